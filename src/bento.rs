@@ -1,0 +1,535 @@
+//! Stage 2: the bento. Resolves the spec's `bento` value (a tag in a BentoML
+//! store, or a bento directory) and learns its runners and each runner's
+//! methods from `bento.yaml` and the models' `model.yaml` signatures.
+//!
+//! Invariant: this stage knows nothing about spans; it reports problems as
+//! [`BentoProblem`]s that the check stage places in the spec.
+
+pub mod tag;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diagnostic::{Rule, rules};
+pub use tag::Tag;
+
+/// A loaded, runner-based bento.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Bento {
+    /// Bento name from `bento.yaml`.
+    pub name: String,
+    /// Exact version that was loaded (tags are pinned to it).
+    pub version: String,
+    /// `service:svc` import string.
+    pub service: String,
+    pub bentoml_version: String,
+    /// Directory the bento was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub runners: Vec<Runner>,
+    /// API names, for reference.
+    pub apis: Vec<String>,
+}
+
+impl Bento {
+    /// `name:version`, the tag that pins exactly this bento.
+    pub fn tag(&self) -> String {
+        format!("{}:{}", self.name, self.version)
+    }
+
+    pub fn runner(&self, name: &str) -> Option<&Runner> {
+        self.runners.iter().find(|r| r.name == name)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Runner {
+    pub name: String,
+    pub runnable_type: String,
+    /// `None` when the methods cannot be known from metadata (custom
+    /// runnables, missing model).
+    pub methods: Option<Vec<Method>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Method {
+    pub name: String,
+    pub batchable: bool,
+    /// `(input, output)` batch dimensions.
+    pub batch_dim: (i64, i64),
+}
+
+/// Something wrong with the bento or its metadata.
+#[derive(Debug, Clone)]
+pub struct BentoProblem {
+    pub rule: &'static Rule,
+    pub message: String,
+    pub help: Option<String>,
+    /// The runner the problem is about, if any.
+    pub runner: Option<String>,
+}
+
+impl BentoProblem {
+    fn new(rule: &'static Rule, message: impl Into<String>) -> Self {
+        BentoProblem {
+            rule,
+            message: message.into(),
+            help: None,
+            runner: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Result of loading: the bento (when it could be read) and problems found.
+#[derive(Debug)]
+pub struct Loaded {
+    pub bento: Option<Bento>,
+    pub problems: Vec<BentoProblem>,
+}
+
+/// Where to find bentos named by tag.
+#[derive(Debug, Clone)]
+pub struct StoreRoot {
+    pub path: PathBuf,
+    /// How the root was chosen, for messages.
+    pub origin: &'static str,
+}
+
+/// Picks the store root: the spec's `bentoml_home` (relative to the spec's
+/// directory), else `$BENTOML_HOME`, else `~/bentoml` (BentoML's rule).
+pub fn store_root(spec_dir: &Path, bentoml_home: Option<&str>) -> StoreRoot {
+    if let Some(home) = bentoml_home {
+        return StoreRoot {
+            path: spec_dir.join(home),
+            origin: "`bentoml_home` in the spec",
+        };
+    }
+    if let Some(env) = std::env::var_os("BENTOML_HOME").filter(|v| !v.is_empty()) {
+        return StoreRoot {
+            path: PathBuf::from(env),
+            origin: "$BENTOML_HOME",
+        };
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    StoreRoot {
+        path: home.join("bentoml"),
+        origin: "the default ~/bentoml",
+    }
+}
+
+/// Whether the `bento` value is a path rather than a tag. Tags cannot
+/// contain `/`, so anything with a path separator (or `.`/`..`) is a path.
+pub fn looks_like_path(value: &str) -> bool {
+    value.contains('/') || value.contains('\\') || value == "." || value == ".."
+}
+
+/// Loads the bento named by the spec's `bento` value.
+pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
+    let mut problems = Vec::new();
+    let dir = if looks_like_path(value) {
+        let dir = spec_dir.join(value);
+        if !dir.join("bento.yaml").is_file() {
+            let what = if dir.is_dir() {
+                "has no bento.yaml"
+            } else {
+                "does not exist"
+            };
+            problems.push(
+                BentoProblem::new(
+                    &rules::BENTO_NOT_FOUND,
+                    format!("bento directory `{}` {what}", dir.display()),
+                )
+                .help("point `bento` at a built bento directory (the one holding bento.yaml), or use a tag"),
+            );
+            return Loaded {
+                bento: None,
+                problems,
+            };
+        }
+        dir
+    } else {
+        let tag = match Tag::parse(value) {
+            Ok(tag) => tag,
+            Err(why) => {
+                problems.push(
+                    BentoProblem::new(&rules::INVALID_TAG, format!("invalid bento tag: {why}"))
+                        .help("a tag is `name` or `name:version`, e.g. `iris_classifier:latest`; a path must contain `/`, e.g. `./my_bento`"),
+                );
+                return Loaded {
+                    bento: None,
+                    problems,
+                };
+            }
+        };
+        match resolve_tag(&tag, store) {
+            Ok(dir) => dir,
+            Err(problem) => {
+                problems.push(problem);
+                return Loaded {
+                    bento: None,
+                    problems,
+                };
+            }
+        }
+    };
+    let bento = read_bento(&dir, &store.path, &mut problems);
+    Loaded { bento, problems }
+}
+
+/// Finds `bentos/<name>/<version>` in the store.
+fn resolve_tag(tag: &Tag, store: &StoreRoot) -> Result<PathBuf, BentoProblem> {
+    let bentos = store.path.join("bentos");
+    let searched = format!("{} (from {})", bentos.display(), store.origin);
+    let name_dir = bentos.join(&tag.name);
+    if !name_dir.is_dir() {
+        let names = list_dirs(&bentos);
+        let mut problem = BentoProblem::new(
+            &rules::BENTO_NOT_FOUND,
+            format!("bento `{}` not found in store {searched}", tag.name),
+        );
+        problem = match (names.is_empty(), closest(&tag.name, &names)) {
+            (true, _) => problem.help(
+                "the store has no bentos; run `bentoml build`, import a .bento with `bentoml import`, or set `bentoml_home`",
+            ),
+            (false, Some(best)) => problem.help(format!(
+                "did you mean `{best}`? bentos in the store: {}",
+                names.join(", ")
+            )),
+            (false, None) => problem.help(format!("bentos in the store: {}", names.join(", "))),
+        };
+        return Err(problem);
+    }
+    let versions = list_dirs(&name_dir);
+    if tag.wants_latest() {
+        let latest = fs::read_to_string(name_dir.join("latest"))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|v| name_dir.join(v).is_dir());
+        // BentoML rebuilds a missing or stale `latest` from the newest
+        // creation_time; do the same.
+        let chosen = latest.or_else(|| newest_by_creation_time(&name_dir, &versions));
+        return match chosen {
+            Some(v) => Ok(name_dir.join(v)),
+            None => Err(BentoProblem::new(
+                &rules::BENTO_NOT_FOUND,
+                format!("bento `{}` has no versions in store {searched}", tag.name),
+            )
+            .help("rebuild the bento with `bentoml build`")),
+        };
+    }
+    let wanted = tag.version.as_deref().unwrap_or_default();
+    if versions.iter().any(|v| v == wanted) {
+        return Ok(name_dir.join(wanted));
+    }
+    let matches: Vec<&String> = versions.iter().filter(|v| v.starts_with(wanted)).collect();
+    match matches.as_slice() {
+        [one] => Ok(name_dir.join(one)),
+        [] => Err(BentoProblem::new(
+            &rules::BENTO_NOT_FOUND,
+            format!(
+                "no version of `{}` matches `{wanted}` in store {searched}",
+                tag.name
+            ),
+        )
+        .help(if versions.is_empty() {
+            "the bento has no versions; rebuild it with `bentoml build`".to_string()
+        } else {
+            format!("versions in the store: {}", versions.join(", "))
+        })),
+        many => Err(BentoProblem::new(
+            &rules::AMBIGUOUS_VERSION,
+            format!(
+                "version prefix `{wanted}` matches {} versions of `{}`",
+                many.len(),
+                tag.name
+            ),
+        )
+        .help(format!(
+            "write more of the version; candidates: {}",
+            many.iter()
+                .map(|v| format!("{}:{v}", tag.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn list_dirs(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    out.sort();
+    out
+}
+
+fn newest_by_creation_time(name_dir: &Path, versions: &[String]) -> Option<String> {
+    versions
+        .iter()
+        .filter_map(|v| {
+            let text = fs::read_to_string(name_dir.join(v).join("bento.yaml")).ok()?;
+            let info: BentoYaml = serde_norway::from_str(&text).ok()?;
+            Some((info.creation_time.unwrap_or_default(), v.clone()))
+        })
+        .max()
+        .map(|(_, v)| v)
+}
+
+/// The closest name within a small edit distance, if any.
+pub fn closest<'a>(wanted: &str, candidates: &'a [String]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(wanted, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(wanted.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c.as_str())
+}
+
+// ------------------------------------------------------------ bento.yaml
+
+#[derive(Debug, Deserialize)]
+struct BentoYaml {
+    #[serde(default)]
+    service: String,
+    name: String,
+    version: String,
+    #[serde(default)]
+    bentoml_version: String,
+    #[serde(default)]
+    creation_time: Option<String>,
+    #[serde(default)]
+    runners: Vec<RunnerYaml>,
+    #[serde(default)]
+    apis: Vec<ApiYaml>,
+    /// Present (and non-empty) for new-style `@bentoml.service` bentos.
+    #[serde(default)]
+    services: Vec<serde_norway::Value>,
+    #[serde(default)]
+    spec: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RunnerYaml {
+    name: String,
+    #[serde(default)]
+    runnable_type: String,
+    #[serde(default)]
+    models: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiYaml {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelYaml {
+    #[serde(default)]
+    module: String,
+    #[serde(default)]
+    signatures: BTreeMap<String, SignatureYaml>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignatureYaml {
+    #[serde(default)]
+    batchable: bool,
+    #[serde(default)]
+    batch_dim: Option<BatchDimYaml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BatchDimYaml {
+    Same(i64),
+    Pair(i64, i64),
+}
+
+/// Runnable classes whose methods are the model's signatures (one method
+/// per signature key), by `runnable_type` as BentoML writes it. The PyTorch
+/// family's runnable is a dynamically created class named `NewClass`.
+const SIGNATURE_RUNNABLES: &[&str] = &[
+    "CatBoostRunnable",
+    "Detectron2Runnable",
+    "DiffusersRunnable",
+    "EasyOCRRunnable",
+    "FastAIRunnable",
+    "FlaxRunnable",
+    "KerasRunnable",
+    "LightGBMRunnable",
+    "MLflowPyfuncRunnable",
+    "NewClass",
+    "ONNXRunnable",
+    "PicklableRunnable",
+    "SklearnRunnable",
+    "TensorflowRunnable",
+    "TransformersRunnable",
+    "XGBoostRunnable",
+];
+
+fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Option<Bento> {
+    let yaml_path = dir.join("bento.yaml");
+    let info: BentoYaml = match fs::read_to_string(&yaml_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_norway::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(info) => info,
+        Err(why) => {
+            problems.push(
+                BentoProblem::new(
+                    &rules::BROKEN_BENTO,
+                    format!("cannot read {}: {why}", yaml_path.display()),
+                )
+                .help("rebuild the bento with `bentoml build`"),
+            );
+            return None;
+        }
+    };
+    if !info.services.is_empty() || info.spec == Some(2) {
+        problems.push(
+            BentoProblem::new(
+                &rules::UNSUPPORTED_BENTO,
+                format!(
+                    "bento `{}:{}` is a new-style `@bentoml.service` bento (BentoML {}) without runners",
+                    info.name, info.version, info.bentoml_version
+                ),
+            )
+            .help("bentoray deploys runner-based (legacy) services; build the service with `bentoml.legacy.Service` and runners"),
+        );
+        return None;
+    }
+    let runners = info
+        .runners
+        .iter()
+        .map(|r| Runner {
+            name: r.name.clone(),
+            runnable_type: r.runnable_type.clone(),
+            methods: runner_methods(r, dir, store, problems),
+        })
+        .collect();
+    Some(Bento {
+        name: info.name,
+        version: info.version,
+        service: info.service,
+        bentoml_version: info.bentoml_version,
+        path: dir.to_path_buf(),
+        runners,
+        apis: info.apis.into_iter().map(|a| a.name).collect(),
+    })
+}
+
+fn runner_methods(
+    runner: &RunnerYaml,
+    bento_dir: &Path,
+    store: &Path,
+    problems: &mut Vec<BentoProblem>,
+) -> Option<Vec<Method>> {
+    let framework = SIGNATURE_RUNNABLES.contains(&runner.runnable_type.as_str());
+    let [model_tag] = runner.models.as_slice() else {
+        if !framework || runner.models.is_empty() {
+            problems.push(custom_runnable(runner));
+        }
+        return None;
+    };
+    if !framework {
+        problems.push(custom_runnable(runner));
+        return None;
+    }
+    let (model_name, model_version) = model_tag.split_once(':').unwrap_or((model_tag, "latest"));
+    // A bento's own models/ (exports, old bentos) wins over the store, as in BentoML.
+    let roots = [bento_dir.join("models"), store.join("models")];
+    let found = roots.iter().find_map(|root| {
+        let name_dir = root.join(model_name);
+        let version = if model_version == "latest" {
+            fs::read_to_string(name_dir.join("latest"))
+                .ok()?
+                .trim()
+                .to_string()
+        } else {
+            model_version.to_string()
+        };
+        let path = name_dir.join(version).join("model.yaml");
+        path.is_file().then_some(path)
+    });
+    let Some(path) = found else {
+        let mut p = BentoProblem::new(
+            &rules::MODEL_NOT_FOUND,
+            format!(
+                "model `{model_tag}` of runner `{}` is in neither the bento nor the store {}; its methods cannot be checked",
+                runner.name,
+                store.join("models").display()
+            ),
+        )
+        .help("import the bento with its models (`bentoml import`), or set `bentoml_home` to the store that holds the model");
+        p.runner = Some(runner.name.clone());
+        problems.push(p);
+        return None;
+    };
+    let model: ModelYaml = match fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_norway::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(m) => m,
+        Err(why) => {
+            let mut p = BentoProblem::new(
+                &rules::BROKEN_BENTO,
+                format!("cannot read {}: {why}", path.display()),
+            );
+            p.runner = Some(runner.name.clone());
+            problems.push(p);
+            return None;
+        }
+    };
+    let mut methods: Vec<Method> = model
+        .signatures
+        .into_iter()
+        .map(|(name, sig)| Method {
+            name,
+            batchable: sig.batchable,
+            batch_dim: match sig.batch_dim {
+                Some(BatchDimYaml::Same(d)) => (d, d),
+                Some(BatchDimYaml::Pair(i, o)) => (i, o),
+                None => (0, 0),
+            },
+        })
+        .collect();
+    // MLflow runnables expose only `predict`, whatever else is signed.
+    if runner.runnable_type == "MLflowPyfuncRunnable" {
+        methods.retain(|m| m.name == "predict");
+    }
+    // Diffusers runnables add one fixed method besides the signatures.
+    if runner.runnable_type == "DiffusersRunnable" || model.module == "bentoml.diffusers" {
+        methods.push(Method {
+            name: "_replace_scheduler".into(),
+            batchable: false,
+            batch_dim: (0, 0),
+        });
+    }
+    Some(methods)
+}
+
+fn custom_runnable(runner: &RunnerYaml) -> BentoProblem {
+    let mut p = BentoProblem::new(
+        &rules::METHODS_UNKNOWN,
+        format!(
+            "runner `{}` uses the custom runnable `{}`; its methods are declared in Python and cannot be checked",
+            runner.name, runner.runnable_type
+        ),
+    )
+    .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
+    p.runner = Some(runner.name.clone());
+    p
+}

@@ -1,0 +1,191 @@
+//! Stage 3: check. Validates a parsed spec against the schema specialised to
+//! its bento plus the semantic rules, collecting *all* diagnostics, and
+//! produces the typed spec when there are no errors.
+//!
+//! Invariant: `Checked` exists only for a spec with no error diagnostics.
+
+mod schema;
+mod semantic;
+
+use std::path::Path;
+
+use crate::bento::{self, Bento, BentoProblem};
+use crate::diagnostic::{Diagnostic, FileDiagnostics, SourceFile, rules};
+use crate::spec::spanned::{self, Node, Segment};
+use crate::spec::types::{self, Spec};
+
+pub use schema::{describe, schema_at};
+pub use semantic::{NEWEST_RAY, OLDEST_RAY, RayVersion};
+
+/// A spec that passed every check, with the bento it was checked against.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub spec: Spec,
+    pub bento: Bento,
+    pub ray_version: RayVersion,
+}
+
+#[derive(Debug)]
+pub struct CheckOutput {
+    pub report: FileDiagnostics,
+    /// Present only when the report has no errors.
+    pub checked: Option<Checked>,
+}
+
+/// Checks a spec file. `display_name` is how the file is named in output.
+pub fn check_file(path: &Path, display_name: &str) -> CheckOutput {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => return unreadable(display_name, "the file is not valid UTF-8"),
+        },
+        Err(e) => return unreadable(display_name, &io_reason(&e)),
+    };
+    let spec_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_source(SourceFile::new(display_name, text), spec_dir)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn unreadable(name: &str, why: &str) -> CheckOutput {
+    let diag = Diagnostic::new(&rules::UNREADABLE_SPEC, format!("cannot read spec: {why}"))
+        .help("pass the path of a bentoray.toml (default: ./bentoray.toml)");
+    CheckOutput {
+        report: FileDiagnostics::new(SourceFile::new(name, ""), vec![diag]),
+        checked: None,
+    }
+}
+
+/// Checks spec text; relative paths in it resolve against `spec_dir`.
+pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
+    let mut diags = Vec::new();
+    let root = match spanned::parse(&file.text) {
+        Ok(root) => root,
+        Err(syntax) => {
+            return CheckOutput {
+                report: FileDiagnostics::new(file, syntax),
+                checked: None,
+            };
+        }
+    };
+    let instance = root.to_json(&mut diags);
+
+    // The bento, when the spec names one.
+    let bento = match root.get("bento").and_then(Node::as_str) {
+        Some(value) => {
+            let home = root.get("bentoml_home").and_then(Node::as_str);
+            let store = bento::store_root(spec_dir, home);
+            let loaded = bento::load(value, spec_dir, &store);
+            for problem in loaded.problems {
+                if let Some(d) = place_bento_problem(problem, &root) {
+                    diags.push(d);
+                }
+            }
+            loaded.bento
+        }
+        None => None,
+    };
+
+    let static_schema = types::json_schema();
+    let schema = match &bento {
+        Some(b) => schema::specialise(static_schema, b),
+        None => static_schema,
+    };
+    diags.extend(schema::validate(&schema, &instance, &root, bento.as_ref()));
+    let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
+
+    let has_errors = diags.iter().any(Diagnostic::is_error);
+    let checked = match (has_errors, bento, ray_version) {
+        (false, Some(bento), Some(ray_version)) => match typed_spec(&instance, &root) {
+            Ok(spec) => Some(Checked {
+                spec,
+                bento,
+                ray_version,
+            }),
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+        },
+        _ => None,
+    };
+    CheckOutput {
+        report: FileDiagnostics::new(file, diags),
+        checked,
+    }
+}
+
+/// Deserializes the validated JSON into the typed spec. The schema accepts
+/// numbers like `2.0` for integers (JSON Schema counts them as integers);
+/// serde does not, and that is reported here at the exact value.
+fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Diagnostic> {
+    serde_path_to_error::deserialize::<_, Spec>(instance).map_err(|err| {
+        let path: Vec<Segment> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let node = root.at_path(&path).unwrap_or(root);
+        let schema = types::json_schema();
+        let expected = schema_at(&schema, &schema, &path)
+            .map(|s| describe(&schema, s))
+            .unwrap_or_else(|| "another value".into());
+        Diagnostic::new(
+            &rules::INVALID_TYPE,
+            format!(
+                "`{}` must be {expected}, found {}",
+                spanned::dotted(&path),
+                schema::describe_found(node)
+            ),
+        )
+        .at(node.span.clone())
+        .label("expected an integer")
+        .help("write whole numbers without a decimal point (`2`, not `2.0`): Ray 2.55+ rejects floats for integer options")
+    })
+}
+
+/// Places a bento problem in the spec: at the runner's table when the
+/// problem is about a configured runner, else at the `bento` value.
+fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic> {
+    let bento_span = root.get("bento").map(|n| n.span.clone()).unwrap_or(0..0);
+    let runner_span = |section: &str, runner: &str| {
+        root.get(section)
+            .and_then(|t| t.entry(runner))
+            .map(|e| e.key_span.clone())
+    };
+    let span = match (&problem.runner, problem.rule.code) {
+        // Unknown methods only matter where batching is configured.
+        (Some(r), code) if code == rules::METHODS_UNKNOWN.code => runner_span("batching", r)?,
+        (Some(r), _) => runner_span("batching", r)
+            .or_else(|| runner_span("runners", r))
+            .unwrap_or(bento_span),
+        (None, _) => bento_span,
+    };
+    let label = if problem.rule.code == rules::METHODS_UNKNOWN.code {
+        "methods of this runner are unknown"
+    } else if problem.rule.code == rules::MODEL_NOT_FOUND.code {
+        "model not found"
+    } else {
+        "this bento"
+    };
+    let mut d = Diagnostic::new(problem.rule, problem.message)
+        .at(span)
+        .label(label);
+    if let Some(help) = problem.help {
+        d = d.help(help);
+    }
+    Some(d)
+}

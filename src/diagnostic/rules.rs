@@ -1,0 +1,143 @@
+//! The rule table: every diagnostic bentoray can emit, in one place.
+//!
+//! Adding a rule means adding one row here plus a CLI case under
+//! `tests/cases/<case>/`; tests check that every row has a case that really
+//! emits its code and that the README's rule list matches this table.
+
+use super::Severity;
+
+/// One diagnostic code with its documentation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable code shown with every diagnostic, e.g. `BR102`.
+    pub code: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what is wrong.
+    pub summary: &'static str,
+    /// Why it matters and how to fix it.
+    pub doc: &'static str,
+    /// The CLI case in `tests/cases/` that demonstrates this rule.
+    pub case: &'static str,
+}
+
+use Severity::{Error, Note, Warning};
+
+macro_rules! rules {
+    ($($ident:ident = $code:literal $name:literal $sev:ident $case:literal
+        summary $summary:literal doc $doc:literal;)*) => {
+        $(pub static $ident: Rule = Rule {
+            code: $code, name: $name, severity: $sev, summary: $summary, doc: $doc, case: $case,
+        };)*
+        /// All rules, in code order.
+        pub static RULES: &[&Rule] = &[$(&$ident),*];
+    };
+}
+
+rules! {
+    TOML_SYNTAX = "BR001" "toml-syntax" Error "toml_syntax"
+        summary "The spec is not valid TOML."
+        doc "bentoray could not parse the file as TOML. The diagnostic points at the line and column where the parser stopped; fix the syntax there and run again.";
+    UNREADABLE_SPEC = "BR002" "unreadable-spec" Error "missing_spec"
+        summary "The spec file cannot be read."
+        doc "The spec path does not exist, is not a file, or is not UTF-8. This is an I/O problem, so the exit code is 2.";
+
+    UNKNOWN_KEY = "BR101" "unknown-key" Error "unknown_option"
+        summary "A key that bentoray (and Ray Serve) does not know."
+        doc "Since Ray 2.7 Ray Serve silently drops unknown keys, so a typo such as `num_replica` deploys with the default. bentoray rejects every unknown key, suggests the closest known name when one is close, and lists the valid names otherwise.";
+    UNKNOWN_RUNNER = "BR102" "unknown-runner" Error "misspelled_runner"
+        summary "A `[runners.<name>]` or `[batching.<name>]` table names a runner the bento does not have."
+        doc "`bentoml.ray.deployment` silently ignores configuration for runners that do not exist, so the intended options never apply. The runner names come from the bento's `bento.yaml`.";
+    UNKNOWN_METHOD = "BR103" "unknown-method" Error "misspelled_method"
+        summary "A `[batching.<runner>.<method>]` table names a method the runner does not have."
+        doc "Method names come from the model's signatures in `model.yaml`. A misspelled method is silently ignored by `bentoml.ray.deployment`, so batching keeps Ray's defaults.";
+    INVALID_TYPE = "BR104" "invalid-type" Error "wrong_type"
+        summary "A value has the wrong type."
+        doc "Ray Serve's option types are fixed (integer, number, string, table, ...). Older Ray releases coerce some wrong types silently (`2.5` replicas becomes 2) and newer ones reject them, so bentoray requires the exact type.";
+    OUT_OF_RANGE = "BR105" "out-of-range" Error "out_of_range"
+        summary "A number is outside the bounds Ray Serve accepts."
+        doc "For example `num_replicas` must be at least 1 and `batch_wait_timeout_s` at least 0. The bounds are Ray Serve's own (see the spec reference in the README).";
+    INVALID_VALUE = "BR106" "invalid-value" Error "invalid_value"
+        summary "A value is not one of the accepted values or has the wrong form."
+        doc "Covers enumerations (`placement_group_strategy`, `proxy_location`, log levels), the `[ray] version` form, empty lists and values that TOML allows but YAML and Ray cannot carry (infinite or NaN numbers).";
+    MISSING_KEY = "BR107" "missing-key" Error "missing_bento"
+        summary "A required key is missing."
+        doc "`bento` is the only required key: it names the bento to deploy.";
+
+    INVALID_TAG = "BR201" "invalid-tag" Error "invalid_tag"
+        summary "The `bento` value is not a valid BentoML tag."
+        doc "Tags are `name` or `name:version`; each part is at most 63 characters of `[a-z0-9]([-._a-z0-9]*[a-z0-9])?` (BentoML lowercases before validating, so upper case is accepted and lowered).";
+    BENTO_NOT_FOUND = "BR202" "bento-not-found" Error "bento_not_found"
+        summary "The bento named by `bento` is not in the store, or the path does not exist."
+        doc "Tags are looked up in `bentoml_home` (relative to the spec), else `$BENTOML_HOME`, else `~/bentoml`. The diagnostic names the store searched and the bentos or versions that are there.";
+    AMBIGUOUS_VERSION = "BR203" "ambiguous-version" Error "ambiguous_version"
+        summary "A version prefix matches more than one version of the bento."
+        doc "BentoML accepts a unique version prefix (`iris_classifier:uips`). When several versions start with the prefix, write more of it; the diagnostic lists the matches.";
+    BROKEN_BENTO = "BR204" "broken-bento" Error "broken_bento"
+        summary "The bento's `bento.yaml` (or a model's `model.yaml`) cannot be read."
+        doc "The file is missing, unreadable or not the YAML that BentoML writes. Rebuild the bento or point `bento` at a complete bento directory.";
+    UNSUPPORTED_BENTO = "BR205" "unsupported-bento" Error "service_bento"
+        summary "The bento was built from a new-style `@bentoml.service` and has no runners."
+        doc "Ray Serve deployment through runners only exists for legacy (runner-based) services: `bentoml.ray.deployment` fails on these bentos with AttributeError. Build the service with the legacy API (`bentoml.legacy.Service`, or BentoML 1.1) to use bentoray.";
+    METHODS_UNKNOWN = "BR206" "methods-unknown" Warning "custom_runnable"
+        summary "A runner's methods cannot be known from the bento's metadata."
+        doc "Custom runnables declare their methods in Python, which is not recorded in `bento.yaml` or `model.yaml`. bentoray cannot check `[batching.<runner>.<method>]` names for such a runner; check them by hand.";
+    MODEL_NOT_FOUND = "BR207" "model-not-found" Warning "model_not_found"
+        summary "A framework runner's model is neither in the bento nor in the model store."
+        doc "Without the model's `model.yaml` the runner's methods are unknown. The deployment also needs the model at run time: import the bento (`bentoml import`) or point `bentoml_home` at the store that holds the model.";
+
+    NOT_BATCHABLE = "BR301" "not-batchable" Error "not_batchable"
+        summary "Batching options are set for a method that is not batchable."
+        doc "`bentoml.ray.deployment` only wraps methods whose signature has `batchable: true` with `serve.batch`; options for other methods are silently dropped. Save the model with `signatures={\"<method>\": {\"batchable\": True}}` or remove the table.";
+    BATCHING_DISABLED = "BR302" "batching-disabled" Warning "batching_disabled"
+        summary "`[batching]` tables are present while `enable_batching` is false."
+        doc "With batching disabled no method is wrapped with `serve.batch`, so these options have no effect. Set `enable_batching = true` or remove the tables.";
+    REPLICAS_WITH_AUTOSCALING = "BR303" "replicas-with-autoscaling" Error "replicas_with_autoscaling"
+        summary "An integer `num_replicas` is combined with `autoscaling_config`."
+        doc "Ray Serve rejects this (\"Manually setting num_replicas is not allowed when autoscaling_config is provided\"). Remove `num_replicas`, or set it to \"auto\" to merge your autoscaling values over Ray's defaults.";
+    AUTOSCALING_BOUNDS = "BR304" "autoscaling-bounds" Error "autoscaling_bounds"
+        summary "Autoscaling replica bounds are out of order."
+        doc "Ray Serve requires `min_replicas ≤ initial_replicas ≤ max_replicas` (and `min_replicas ≤ max_replicas`).";
+    DEPLOYMENT_NAME = "BR305" "deployment-name" Error "deployment_name"
+        summary "A deployment table sets `name`."
+        doc "bentoray names the deployments exactly as `bentoml.ray.deployment` does (`bento-svc-<service>`, `bento-runner-<runner>`) so that the serve config overrides apply; with BentoML a `name` key fails with \"got multiple values for keyword argument 'name'\". Remove it.";
+    ROUTE_PREFIX = "BR306" "route-prefix" Error "route_prefix"
+        summary "The route prefix has a form Ray Serve rejects."
+        doc "Ray Serve (2.39+) requires a route prefix that starts with `/`, has no trailing `/` unless it is exactly `/`, and contains no `{` or `}`.";
+    ROUTE_PREFIX_LOWERED = "BR307" "route-prefix-lowered" Note "service_route_prefix"
+        summary "`route_prefix` in `[service]` is moved to the application."
+        doc "BentoML's docs put `route_prefix` in the service deployment config, but Ray Serve deprecated the deployment-level field in 2.7 and removed it in 2.39. bentoray writes it as the application's `route_prefix`, which works on every Ray release; move it to `[application]` to silence this note.";
+    MISPLACED_ROUTE_PREFIX = "BR308" "misplaced-route-prefix" Error "runner_route_prefix"
+        summary "`route_prefix` is set where it cannot apply, or twice."
+        doc "Only the API server is exposed over HTTP, so a runner has no route prefix; and `[service] route_prefix` together with `[application] route_prefix` is ambiguous. Keep a single `[application] route_prefix`.";
+    UNKNOWN_RAY_VERSION = "BR309" "unknown-ray-version" Error "unknown_ray_version"
+        summary "`[ray] version` is outside the Ray releases bentoray knows."
+        doc "bentoray knows Ray Serve 2.6 to 2.60. Pick a target in that range (MAJOR.MINOR), or leave `version` out to target the newest.";
+    IMPORT_PATH = "BR310" "import-path" Error "import_path"
+        summary "`[application] import_path` is not `<module>:<variable>` with Python identifiers."
+        doc "bentoray writes the entrypoint as `<module>.py` exposing `<variable>`, so both parts must be plain Python identifiers (no dots, not keywords), e.g. `bento_ray:app`.";
+}
+
+/// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// The README's rule table, generated from `RULES` (a test keeps the README in sync).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Code | Name | Severity | Summary |\n|---|---|---|---|\n");
+    for r in RULES {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.summary
+        ));
+    }
+    out
+}

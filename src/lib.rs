@@ -1,0 +1,14 @@
+//! bentoray: compile a declarative `bentoray.toml` into a Ray Serve config
+//! and entrypoint for a BentoML bento.
+//!
+//! The compiler is a one-way pipeline; each module depends only on the ones
+//! listed before it (see ARCHITECTURE.md):
+//! `diagnostic` → `spec` → `bento` → `check` → `plan` → `emit` → `cli`.
+
+pub mod bento;
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod emit;
+pub mod plan;
+pub mod spec;
