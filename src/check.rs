@@ -41,10 +41,10 @@ pub fn check_file(path: &Path, display_name: &str) -> CheckOutput {
         },
         Err(e) => return unreadable(display_name, &io_reason(&e)),
     };
-    let spec_dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    // An empty parent (a bare file name) keeps relative paths in messages
+    // free of a `./` prefix; joining onto it still resolves against the
+    // working directory.
+    let spec_dir = path.parent().unwrap_or(Path::new(""));
     check_source(SourceFile::new(display_name, text), spec_dir)
 }
 

@@ -69,6 +69,10 @@ pub fn validate(
     let mut diags = Vec::new();
     integral_floats(root, &mut Vec::new(), schema, &mut diags);
     for error in validator.iter_errors(instance) {
+        // `null` only stands in for non-finite numbers, already reported.
+        if error.instance().is_null() {
+            continue;
+        }
         let path: Vec<Segment> = error
             .instance_path()
             .iter()
@@ -211,14 +215,13 @@ fn map_error(
             let mut d = Diagnostic::new(rule, message)
                 .at(node.span.clone())
                 .label(label);
-            if let Some(help) = sub
-                .and_then(|s| {
-                    resolve(schema, s)
-                        .get("description")
-                        .or(s.get("description"))
-                })
-                .and_then(Value::as_str)
-            {
+            // The key's own description first (it says what the key is for),
+            // then its type's.
+            let help = sub.and_then(|s| {
+                s.get("description")
+                    .or_else(|| resolve(schema, s).get("description"))
+            });
+            if let Some(help) = help.and_then(Value::as_str) {
                 d = d.help(help.to_string());
             }
             diags.push(d);
