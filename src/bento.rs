@@ -411,6 +411,36 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
         );
         return None;
     }
+    // BentoML validates runner names like tags; a bento.yaml that breaks the
+    // rule was not written by BentoML, and its names must not reach the
+    // generated files.
+    for r in &info.runners {
+        if let Err(why) = tag::validate_part("runner name", &r.name) {
+            problems.push(
+                BentoProblem::new(
+                    &rules::BROKEN_BENTO,
+                    format!(
+                        "{} lists an invalid runner name: {why}",
+                        yaml_path.display()
+                    ),
+                )
+                .help("rebuild the bento with `bentoml build`"),
+            );
+            return None;
+        }
+    }
+    if let Err(why) =
+        tag::validate_part("name", &info.name).and(tag::validate_part("version", &info.version))
+    {
+        problems.push(
+            BentoProblem::new(
+                &rules::BROKEN_BENTO,
+                format!("{} has an invalid bento tag: {why}", yaml_path.display()),
+            )
+            .help("rebuild the bento with `bentoml build`"),
+        );
+        return None;
+    }
     let runners = info
         .runners
         .iter()

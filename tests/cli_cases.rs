@@ -56,7 +56,11 @@ fn run_case(dir: &Path, case: &Case) -> Outcome {
     let tmp = tempfile::tempdir().expect("temp dir");
     let home = tempfile::tempdir().expect("temp home");
     let tmp_path = tmp.path().to_string_lossy().to_string();
-    let args: Vec<String> = case.args.iter().map(|a| a.replace("{tmp}", &tmp_path)).collect();
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| a.replace("{tmp}", &tmp_path))
+        .collect();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bentoray"));
     cmd.args(&args)
         .current_dir(dir)
@@ -94,7 +98,10 @@ fn toml_multiline(key: &str, text: &str) -> String {
 fn rewrite(path: &Path, case: &Case, outcome: &Outcome) {
     let mut text = String::new();
     if !case.about.is_empty() {
-        text.push_str(&format!("about = {}\n", toml::Value::String(case.about.clone())));
+        text.push_str(&format!(
+            "about = {}\n",
+            toml::Value::String(case.about.clone())
+        ));
     }
     let args: Vec<toml::Value> = case.args.iter().cloned().map(toml::Value::String).collect();
     text.push_str(&format!("args = {}\n", toml::Value::Array(args)));
@@ -126,7 +133,9 @@ fn cli_cases() {
         let case: Case = toml::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let outcome = run_case(&dir, &case);
-        let matches = outcome.status == case.status && outcome.stdout == case.stdout && outcome.stderr == case.stderr;
+        let matches = outcome.status == case.status
+            && outcome.stdout == case.stdout
+            && outcome.stderr == case.stderr;
         if matches {
             continue;
         }
@@ -136,7 +145,10 @@ fn cli_cases() {
         }
         let mut report = format!("case `{name}`:\n");
         if outcome.status != case.status {
-            report.push_str(&format!("  status: expected {}, got {}\n", case.status, outcome.status));
+            report.push_str(&format!(
+                "  status: expected {}, got {}\n",
+                case.status, outcome.status
+            ));
         }
         for (what, expected, actual) in [
             ("stdout", &case.stdout, &outcome.stdout),
@@ -167,8 +179,12 @@ fn cli_cases() {
 fn every_rule_has_a_case_that_emits_it() {
     for rule in bentoray::diagnostic::rules::RULES {
         let path = cases_dir().join(rule.case).join("case.toml");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("rule {} names case `{}`, which does not exist", rule.code, rule.case));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "rule {} names case `{}`, which does not exist",
+                rule.code, rule.case
+            )
+        });
         let case: Case = toml::from_str(&text).unwrap();
         let marker = format!("{}({})", rule.code, rule.name);
         let json_marker = format!("\"code\": \"{}\"", rule.code);

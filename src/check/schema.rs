@@ -202,7 +202,7 @@ fn map_error(
             let expected = sub
                 .map(|s| describe(schema, s))
                 .unwrap_or_else(|| "a valid value".into());
-            let rule = classify(kind, node, sub, schema);
+            let rule = classify(kind);
             let found = describe_found(node);
             let message = format!("{what} must be {expected}, found {found}");
             let label = match rule.code {
@@ -231,12 +231,7 @@ fn map_error(
 
 /// Picks the rule for a value error. For `anyOf` (e.g. `num_replicas`), the
 /// branch whose type matches decides whether it is a range or value problem.
-fn classify(
-    kind: &ValidationErrorKind,
-    node: &Node,
-    sub: Option<&Value>,
-    schema: &Value,
-) -> &'static Rule {
+fn classify(kind: &ValidationErrorKind) -> &'static Rule {
     match kind {
         ValidationErrorKind::Type { .. } => &rules::INVALID_TYPE,
         ValidationErrorKind::Minimum { .. }
@@ -252,7 +247,7 @@ fn classify(
                     .any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
             });
             match meant.and_then(|errors| errors.first()) {
-                Some(e) => classify(e.kind(), node, sub, schema),
+                Some(e) => classify(e.kind()),
                 None => &rules::INVALID_TYPE,
             }
         }

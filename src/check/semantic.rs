@@ -10,7 +10,7 @@ use crate::diagnostic::{Diagnostic, rules};
 use crate::spec::spanned::{Entry, Node, NodeKind};
 
 /// A Ray release `MAJOR.MINOR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RayVersion {
     pub major: u32,
     pub minor: u32,
@@ -19,6 +19,12 @@ pub struct RayVersion {
 impl fmt::Display for RayVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl serde::Serialize for RayVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -194,29 +200,29 @@ fn autoscaling_rules(table: &Node, diags: &mut Vec<Diagnostic>) {
                 .help("Ray Serve requires min_replicas ≤ initial_replicas ≤ max_replicas"),
         );
     };
-    if let (Some((lo, _)), Some((hi, hi_entry))) = (min, max) {
-        if hi < lo {
-            bound_error(
-                hi_entry,
-                format!("max_replicas ({hi}) must be ≥ min_replicas ({lo})"),
-            );
-        }
+    if let (Some((lo, _)), Some((hi, hi_entry))) = (min, max)
+        && hi < lo
+    {
+        bound_error(
+            hi_entry,
+            format!("max_replicas ({hi}) must be ≥ min_replicas ({lo})"),
+        );
     }
-    if let (Some((lo, _)), Some((init, init_entry))) = (min, initial) {
-        if init < lo {
-            bound_error(
-                init_entry,
-                format!("initial_replicas ({init}) must be ≥ min_replicas ({lo})"),
-            );
-        }
+    if let (Some((lo, _)), Some((init, init_entry))) = (min, initial)
+        && init < lo
+    {
+        bound_error(
+            init_entry,
+            format!("initial_replicas ({init}) must be ≥ min_replicas ({lo})"),
+        );
     }
-    if let (Some((init, init_entry)), Some((hi, _))) = (initial, max) {
-        if init > hi {
-            bound_error(
-                init_entry,
-                format!("initial_replicas ({init}) must be ≤ max_replicas ({hi})"),
-            );
-        }
+    if let (Some((init, init_entry)), Some((hi, _))) = (initial, max)
+        && init > hi
+    {
+        bound_error(
+            init_entry,
+            format!("initial_replicas ({init}) must be ≤ max_replicas ({hi})"),
+        );
     }
 }
 

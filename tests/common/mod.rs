@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bentoray::{check, emit, plan};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Checks a spec and lowers it; panics with the rendered diagnostics if it
+/// has errors.
+pub fn plan_for(spec: &Path, name: &str) -> (plan::Plan, bentoray::diagnostic::FileDiagnostics) {
+    let out = check::check_file(spec, name);
+    let Some(checked) = out.checked else {
+        panic!(
+            "{name} has errors:\n{}",
+            bentoray::diagnostic::render_human(&out.report, false)
+        );
+    };
+    (plan::lower(&checked, name), out.report)
+}
+
+pub fn files_for(spec: &Path, name: &str) -> Vec<emit::OutputFile> {
+    emit::files(&plan_for(spec, name).0)
+}
+
+pub fn bentoray(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bentoray"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("BENTOML_HOME")
+        .output()
+        .expect("bentoray runs")
+}
+
+/// `python3`, when the machine has it; otherwise prints why a test is
+/// skipped (so `cargo test` output says so) and returns `None`.
+pub fn python3(test: &str) -> Option<&'static str> {
+    match Command::new("python3").arg("--version").output() {
+        Ok(o) if o.status.success() => Some("python3"),
+        _ => {
+            eprintln!("SKIPPED {test}: python3 not found on PATH");
+            None
+        }
+    }
+}
+
+/// Copies a directory tree (fixtures into a temp dir).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Generated artifacts that are committed stay in sync with the code:
+//! the JSON Schema and the README's rule table.
+//! `BENTORAY_UPDATE=1 cargo test` rewrites them.
+
+mod common;
+
+use common::root;
+
+fn update() -> bool {
+    std::env::var_os("BENTORAY_UPDATE").is_some()
+}
+
+#[test]
+fn committed_schema_is_fresh() {
+    let path = root().join("schema/bentoray.schema.json");
+    let expected =
+        serde_json::to_string_pretty(&bentoray::spec::types::json_schema()).unwrap() + "\n";
+    if update() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "schema/bentoray.schema.json is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
+    );
+}
+
+#[test]
+fn schema_is_draft07_with_docs_on_every_key() {
+    let schema = bentoray::spec::types::json_schema();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    fn walk(v: &serde_json::Value, path: &str) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (k, p) in props {
+                assert!(
+                    p.get("description").is_some(),
+                    "{path}.{k} has no description"
+                );
+                walk(p, &format!("{path}.{k}"));
+            }
+        }
+        if let Some(defs) = v.get("definitions").and_then(|d| d.as_object()) {
+            for (k, d) in defs {
+                walk(d, &format!("#{k}"));
+            }
+        }
+    }
+    walk(&schema, "");
+}
+
+const BEGIN: &str = "<!-- rules:begin (generated from src/diagnostic/rules.rs) -->\n";
+const END: &str = "<!-- rules:end -->";
+
+#[test]
+fn readme_rule_table_matches_the_rule_table() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = (
+        readme
+            .find(BEGIN)
+            .expect("README has the rules:begin marker")
+            + BEGIN.len(),
+        readme.find(END).expect("README has the rules:end marker"),
+    );
+    let table = bentoray::diagnostic::rules::markdown_table();
+    if update() {
+        let new = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, new).unwrap();
+        return;
+    }
+    assert!(
+        readme[start..end] == table,
+        "README rule table is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
+    );
+}
+
+#[test]
+fn rule_codes_and_names_are_unique() {
+    let rules = bentoray::diagnostic::rules::RULES;
+    let mut codes: Vec<&str> = rules.iter().map(|r| r.code).collect();
+    let mut names: Vec<&str> = rules.iter().map(|r| r.name).collect();
+    codes.sort();
+    codes.dedup();
+    names.sort();
+    names.dedup();
+    assert_eq!(codes.len(), rules.len());
+    assert_eq!(names.len(), rules.len());
+}
