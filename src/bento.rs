@@ -25,6 +25,11 @@ pub struct Bento {
     pub version: String,
     /// `service:svc` import string.
     pub service: String,
+    /// The Service's own name (`bentoml.Service("<name>")`), which names the
+    /// API server deployment `bento-svc-<name>`. Usually the bento name.
+    pub service_name: String,
+    /// Where `service_name` came from, for the plan and for readers.
+    pub service_name_source: &'static str,
     pub bentoml_version: String,
     /// Directory the bento was read from.
     #[serde(skip)]
@@ -317,6 +322,9 @@ struct BentoYaml {
     /// Present (and non-empty) for new-style `@bentoml.service` bentos.
     #[serde(default)]
     services: Vec<serde_norway::Value>,
+    /// BentoML 1.2+ writes the Service name here, also for legacy services.
+    #[serde(default)]
+    entry_service: Option<String>,
     #[serde(default)]
     spec: Option<u32>,
 }
@@ -450,7 +458,10 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
             methods: runner_methods(r, dir, store, problems),
         })
         .collect();
+    let (service_name, service_name_source) = service_name(&info, dir);
     Some(Bento {
+        service_name,
+        service_name_source,
         name: info.name,
         version: info.version,
         service: info.service,
@@ -562,4 +573,72 @@ fn custom_runnable(runner: &RunnerYaml) -> BentoProblem {
     .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
     p.runner = Some(runner.name.clone());
     p
+}
+
+/// The Service name, which `bentoml.ray.deployment` uses for the API server
+/// deployment (`bento-svc-<svc.name>`). It equals the bento name unless the
+/// bentofile renamed the bento. BentoML 1.2+ records it as `entry_service`;
+/// older bentos only have it in the service source, as the first string
+/// argument of `Service(...)`.
+fn service_name(info: &BentoYaml, dir: &Path) -> (String, &'static str) {
+    let valid = |name: &str| {
+        let lowered = name.to_lowercase();
+        tag::validate_part("service name", &lowered)
+            .is_ok()
+            .then_some(lowered)
+    };
+    if let Some(name) = info.entry_service.as_deref().and_then(valid) {
+        return (name, "entry_service in bento.yaml");
+    }
+    let module = info.service.split(':').next().unwrap_or_default();
+    let source = dir
+        .join("src")
+        .join(format!("{}.py", module.replace('.', "/")));
+    if let Some(name) = fs::read_to_string(source)
+        .ok()
+        .and_then(|text| service_name_in_source(&text))
+        .and_then(|n| valid(&n))
+    {
+        return (name, "Service(...) in the service source");
+    }
+    (info.name.clone(), "the bento name")
+}
+
+/// The first string literal passed to `Service(`, positionally or as
+/// `name=`. A scan, not a Python parser: it reads literals only.
+fn service_name_in_source(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find("Service(") {
+        rest = &rest[at + "Service(".len()..];
+        let mut args = rest.trim_start();
+        if let Some(after) = args.strip_prefix("name") {
+            match after.trim_start().strip_prefix('=') {
+                Some(value) => args = value.trim_start(),
+                None => continue,
+            }
+        }
+        let quote = args.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let body = &args[1..];
+        if let Some(end) = body.find(quote) {
+            return Some(body[..end].to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_name_in_source;
+
+    #[test]
+    fn finds_the_service_name_literal() {
+        let src = "import bentoml\nsvc = bentoml.Service(\"Iris_API\", runners=[r])\n";
+        assert_eq!(service_name_in_source(src).as_deref(), Some("Iris_API"));
+        let named = "svc = Service(\n    name='fraud',\n    runners=[r],\n)";
+        assert_eq!(service_name_in_source(named).as_deref(), Some("fraud"));
+        assert_eq!(
+            service_name_in_source("svc = Service(NAME, runners=[])"),
+            None
+        );
+    }
 }

@@ -148,7 +148,7 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
     let mut deployments = Vec::new();
     if !service_options.is_empty() {
         deployments.push(Deployment {
-            name: format!("bento-svc-{}", bento.name),
+            name: format!("bento-svc-{}", bento.service_name),
             options: service_options.clone(),
         });
     }

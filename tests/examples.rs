@@ -178,3 +178,31 @@ print(json.dumps(out))
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// `bentoml.ray.deployment` names the API server after the Service
+/// (`svc.name`), which differs from the bento name when bentofile `name:`
+/// renamed the bento.
+#[test]
+fn service_deployment_is_named_after_the_service_not_the_bento() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bentoray.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "bento = {:?}\nbentoml_home = {:?}\n[service]\nnum_replicas = 2\n",
+            root()
+                .join("tests/fixtures/renamed-bento")
+                .to_str()
+                .unwrap(),
+            root().join("examples/bentoml").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (plan, _) = plan_for(&spec, "bentoray.toml");
+    assert_eq!(plan.bento_tag, "iris_bento:uipstxhkfwmbwax4");
+    assert_eq!(plan.serve.application.name, "iris_bento");
+    assert_eq!(
+        plan.serve.application.deployments[0].name,
+        "bento-svc-iris_api"
+    );
+}

@@ -87,3 +87,81 @@ fn rule_codes_and_names_are_unique() {
     assert_eq!(codes.len(), rules.len());
     assert_eq!(names.len(), rules.len());
 }
+
+const SPEC_BEGIN: &str = "<!-- spec:begin (generated from src/spec/types.rs) -->\n";
+const SPEC_END: &str = "<!-- spec:end -->";
+
+/// The README's spec reference: one table per spec table, one row per key,
+/// generated from the JSON Schema so that every key is documented.
+fn spec_reference() -> String {
+    let schema = bentoray::spec::types::json_schema();
+    let sections: &[(&str, Option<&str>)] = &[
+        ("Top level", None),
+        ("`[ray]`", Some("RaySection")),
+        ("`[ray.http_options]`", Some("HttpOptions")),
+        (
+            "`logging_config` (in `[ray]`, `[application]`, `[service]` or `[runners.<runner>]`)",
+            Some("LoggingConfig"),
+        ),
+        ("`[application]`", Some("ApplicationSection")),
+        (
+            "`[service]` and `[runners.<runner>]`",
+            Some("DeploymentOptions"),
+        ),
+        ("`ray_actor_options`", Some("RayActorOptions")),
+        ("`autoscaling_config`", Some("AutoscalingConfig")),
+        ("`[batching.<runner>.<method>]`", Some("BatchOptions")),
+    ];
+    let mut out = String::new();
+    for (title, def) in sections {
+        let table = match def {
+            None => &schema,
+            Some(name) => &schema["definitions"][*name],
+        };
+        out.push_str(&format!(
+            "#### {title}\n\n| Key | Accepts | Meaning |\n|---|---|---|\n"
+        ));
+        for (key, prop) in table["properties"].as_object().unwrap() {
+            let required = table["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|k| k == key));
+            let accepts = bentoray::check::describe(&schema, prop);
+            let doc = prop["description"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('|', "\\|");
+            out.push_str(&format!(
+                "| `{key}`{} | {} | {doc} |\n",
+                if required { " (required)" } else { "" },
+                accepts.replace('|', "\\|")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn readme_spec_reference_matches_the_schema() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = (
+        readme
+            .find(SPEC_BEGIN)
+            .expect("README has the spec:begin marker")
+            + SPEC_BEGIN.len(),
+        readme
+            .find(SPEC_END)
+            .expect("README has the spec:end marker"),
+    );
+    let reference = spec_reference();
+    if update() {
+        let new = format!("{}{reference}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, new).unwrap();
+        return;
+    }
+    assert!(
+        readme[start..end] == reference,
+        "README spec reference is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
+    );
+}
