@@ -5,6 +5,7 @@
 //! Invariant: this stage knows nothing about spans; it reports problems as
 //! [`BentoProblem`]s that the check stage places in the spec.
 
+pub mod archive;
 pub mod tag;
 
 use std::collections::BTreeMap;
@@ -141,8 +142,11 @@ pub fn looks_like_path(value: &str) -> bool {
 /// Loads the bento named by the spec's `bento` value.
 pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
     let mut problems = Vec::new();
-    let dir = if looks_like_path(value) {
+    let dir = if looks_like_path(value) || value.ends_with(".bento") {
         let dir = spec_dir.join(value);
+        if dir.is_file() {
+            return load_archive(&dir, store);
+        }
         if !dir.join("bento.yaml").is_file() {
             let what = if dir.is_dir() {
                 "has no bento.yaml"
@@ -188,6 +192,57 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
         }
     };
     let bento = read_bento(&dir, &store.path, &mut problems);
+    Loaded { bento, problems }
+}
+
+/// Loads a `.bento` export: its metadata is extracted into a temporary
+/// directory and read like a bento directory.
+fn load_archive(archive: &Path, store: &StoreRoot) -> Loaded {
+    let mut problems = Vec::new();
+    let broken = |why: String| {
+        BentoProblem::new(
+            &rules::BROKEN_BENTO,
+            format!("cannot read bento archive {}: {why}", archive.display()),
+        )
+        .help("re-export the bento with `bentoml export <tag> <file>.bento`")
+    };
+    let tmp = match tempfile::Builder::new()
+        .prefix("bentoray-archive-")
+        .tempdir()
+    {
+        Ok(tmp) => tmp,
+        Err(e) => {
+            problems.push(broken(format!("no temporary directory: {e}")));
+            return Loaded {
+                bento: None,
+                problems,
+            };
+        }
+    };
+    if let Err(why) = archive::extract_metadata(archive, tmp.path()) {
+        problems.push(broken(why));
+        return Loaded {
+            bento: None,
+            problems,
+        };
+    }
+    let mut bento = read_bento(tmp.path(), &store.path, &mut problems);
+    if let Some(b) = bento.as_mut() {
+        b.path = archive.to_path_buf();
+        problems.push(
+            BentoProblem::new(
+                &rules::BENTO_ARCHIVE,
+                format!(
+                    "bento `{}` comes from an export archive; Ray loads bentos by tag from each node's store",
+                    b.tag()
+                ),
+            )
+            .help(format!(
+                "run `bentoml import {}` where the application is deployed (every node, or the image) before `serve deploy`",
+                archive.display()
+            )),
+        );
+    }
     Loaded { bento, problems }
 }
 

@@ -178,6 +178,8 @@ fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic>
         "methods of this runner are unknown"
     } else if problem.rule.code == rules::MODEL_NOT_FOUND.code {
         "model not found"
+    } else if problem.rule.code == rules::BENTO_ARCHIVE.code {
+        "an export archive"
     } else {
         "this bento"
     };

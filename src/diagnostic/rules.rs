@@ -86,6 +86,9 @@ rules! {
     MODEL_NOT_FOUND = "BR207" "model-not-found" Warning "model_not_found"
         summary "A framework runner's model is neither in the bento nor in the model store."
         doc "Without the model's `model.yaml` the runner's methods are unknown. The deployment also needs the model at run time: import the bento (`bentoml import`) or point `bentoml_home` at the store that holds the model.";
+    BENTO_ARCHIVE = "BR208" "bento-archive" Note "bento_archive"
+        summary "The bento is a `.bento` export archive, which must be imported where it runs."
+        doc "bentoray reads the archive's metadata directly, but `bentoml.ray.deployment` loads bentos by tag from the store of the machine that runs it. Import the archive (`bentoml import <file>.bento`) on every node, or bake it into the image, before deploying.";
 
     NOT_BATCHABLE = "BR301" "not-batchable" Error "not_batchable"
         summary "Batching options are set for a method that is not batchable."
