@@ -309,7 +309,7 @@ fn resolve_tag(tag: &Tag, store: &StoreRoot) -> Result<PathBuf, BentoProblem> {
         many => Err(BentoProblem::new(
             &rules::AMBIGUOUS_VERSION,
             format!(
-                "version prefix `{wanted}` matches {} versions of `{}`",
+                "version prefix `{wanted}` matches {} versions of `{}` in store {searched}",
                 many.len(),
                 tag.name
             ),

@@ -411,6 +411,15 @@ pub fn json_schema() -> Value {
         .into_generator();
     let mut schema = generator.into_root_schema_for::<Spec>().to_value();
     strip_null(&mut schema);
+    // Editors show a definition's title as the type name on hover.
+    if let Some(Value::Object(defs)) = schema.get_mut("definitions") {
+        for (name, def) in defs.iter_mut() {
+            if let Value::Object(def) = def {
+                def.entry("title")
+                    .or_insert_with(|| Value::String(name.clone()));
+            }
+        }
+    }
     if let Value::Object(map) = &mut schema {
         // `$id` first after `$schema` reads best; the map keeps insertion order.
         let mut ordered = Map::new();

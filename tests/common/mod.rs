@@ -43,7 +43,13 @@ pub fn python3(test: &str) -> Option<&'static str> {
     match Command::new("python3").arg("--version").output() {
         Ok(o) if o.status.success() => Some("python3"),
         _ => {
-            eprintln!("SKIPPED {test}: python3 not found on PATH");
+            // Written to the real stderr (not the captured `eprintln!`), so
+            // `cargo test` shows it even though the test passes.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: python3 not found on PATH"
+            );
             None
         }
     }
