@@ -443,21 +443,26 @@ const SIGNATURE_RUNNABLES: &[&str] = &[
     "XGBoostRunnable",
 ];
 
+/// Reads and parses a YAML file that BentoML wrote.
+fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_norway::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// A `bento.yaml` that BentoML could not have written.
+fn broken_bento(message: String) -> BentoProblem {
+    BentoProblem::new(&rules::BROKEN_BENTO, message).help("rebuild the bento with `bentoml build`")
+}
+
 fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Option<Bento> {
     let yaml_path = dir.join("bento.yaml");
-    let info: BentoYaml = match fs::read_to_string(&yaml_path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_norway::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let info: BentoYaml = match read_yaml(&yaml_path) {
         Ok(info) => info,
         Err(why) => {
-            problems.push(
-                BentoProblem::new(
-                    &rules::BROKEN_BENTO,
-                    format!("cannot read {}: {why}", yaml_path.display()),
-                )
-                .help("rebuild the bento with `bentoml build`"),
-            );
+            problems.push(broken_bento(format!(
+                "cannot read {}: {why}",
+                yaml_path.display()
+            )));
             return None;
         }
     };
@@ -495,13 +500,10 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
     if let Err(why) =
         tag::validate_part("name", &info.name).and(tag::validate_part("version", &info.version))
     {
-        problems.push(
-            BentoProblem::new(
-                &rules::BROKEN_BENTO,
-                format!("{} has an invalid bento tag: {why}", yaml_path.display()),
-            )
-            .help("rebuild the bento with `bentoml build`"),
-        );
+        problems.push(broken_bento(format!(
+            "{} has an invalid bento tag: {why}",
+            yaml_path.display()
+        )));
         return None;
     }
     let runners = info
@@ -574,16 +576,10 @@ fn runner_methods(
         problems.push(p);
         return None;
     };
-    let model: ModelYaml = match fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_norway::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let model: ModelYaml = match read_yaml(&path) {
         Ok(m) => m,
         Err(why) => {
-            let mut p = BentoProblem::new(
-                &rules::BROKEN_BENTO,
-                format!("cannot read {}: {why}", path.display()),
-            );
+            let mut p = broken_bento(format!("cannot read {}: {why}", path.display()));
             p.runner = Some(runner.name.clone());
             problems.push(p);
             return None;

@@ -52,27 +52,33 @@ fn schema_is_draft07_with_docs_on_every_key() {
 const BEGIN: &str = "<!-- rules:begin (generated from src/diagnostic/rules.rs) -->\n";
 const END: &str = "<!-- rules:end -->";
 
-#[test]
-fn readme_rule_table_matches_the_rule_table() {
+/// Checks (or, with BENTORAY_UPDATE, rewrites) the README section between
+/// two markers.
+fn check_readme_section(begin: &str, end: &str, content: &str, what: &str) {
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let (start, end) = (
-        readme
-            .find(BEGIN)
-            .expect("README has the rules:begin marker")
-            + BEGIN.len(),
-        readme.find(END).expect("README has the rules:end marker"),
-    );
-    let table = bentoray::diagnostic::rules::markdown_table();
+    let start = readme
+        .find(begin)
+        .unwrap_or_else(|| panic!("README lacks {begin:?}"))
+        + begin.len();
+    let stop = readme
+        .find(end)
+        .unwrap_or_else(|| panic!("README lacks {end:?}"));
     if update() {
-        let new = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        let new = format!("{}{content}{}", &readme[..start], &readme[stop..]);
         std::fs::write(&path, new).unwrap();
         return;
     }
     assert!(
-        readme[start..end] == table,
-        "README rule table is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
+        readme[start..stop] == *content,
+        "README {what} is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
     );
+}
+
+#[test]
+fn readme_rule_table_matches_the_rule_table() {
+    let table = bentoray::diagnostic::rules::markdown_table();
+    check_readme_section(BEGIN, END, &table, "rule table");
 }
 
 #[test]
@@ -143,25 +149,5 @@ fn spec_reference() -> String {
 
 #[test]
 fn readme_spec_reference_matches_the_schema() {
-    let path = root().join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let (start, end) = (
-        readme
-            .find(SPEC_BEGIN)
-            .expect("README has the spec:begin marker")
-            + SPEC_BEGIN.len(),
-        readme
-            .find(SPEC_END)
-            .expect("README has the spec:end marker"),
-    );
-    let reference = spec_reference();
-    if update() {
-        let new = format!("{}{reference}{}", &readme[..start], &readme[end..]);
-        std::fs::write(&path, new).unwrap();
-        return;
-    }
-    assert!(
-        readme[start..end] == reference,
-        "README spec reference is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
-    );
+    check_readme_section(SPEC_BEGIN, SPEC_END, &spec_reference(), "spec reference");
 }
