@@ -6,6 +6,7 @@
 
 mod schema;
 mod semantic;
+mod versions;
 
 use std::path::Path;
 
@@ -14,8 +15,8 @@ use crate::diagnostic::{Diagnostic, FileDiagnostics, SourceFile, rules};
 use crate::spec::spanned::{self, Node, Segment};
 use crate::spec::types::{self, Spec};
 
+pub use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, RayVersion};
 pub use schema::{describe, schema_at};
-pub use semantic::{NEWEST_RAY, OLDEST_RAY, RayVersion};
 
 /// A spec that passed every check, with the bento it was checked against.
 #[derive(Debug, Clone)]
@@ -100,7 +101,21 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         Some(b) => schema::specialise(static_schema, b),
         None => static_schema,
     };
-    diags.extend(schema::validate(&schema, &instance, &root, bento.as_ref()));
+    // The target as written, for messages that depend on it; an invalid
+    // `[ray] version` is reported by the semantic rules.
+    let target_hint = root
+        .get("ray")
+        .and_then(|r| r.get("version"))
+        .and_then(Node::as_str)
+        .and_then(RayVersion::parse)
+        .unwrap_or(NEWEST_RAY);
+    diags.extend(schema::validate(
+        &schema,
+        &instance,
+        &root,
+        bento.as_ref(),
+        target_hint,
+    ));
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
 
     let has_errors = diags.iter().any(Diagnostic::is_error);

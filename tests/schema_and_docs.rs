@@ -151,3 +151,13 @@ fn spec_reference() -> String {
 fn readme_spec_reference_matches_the_schema() {
     check_readme_section(SPEC_BEGIN, SPEC_END, &spec_reference(), "spec reference");
 }
+
+#[test]
+fn readme_option_table_matches_the_version_table() {
+    check_readme_section(
+        "<!-- options:begin (generated from src/spec/types.rs) -->\n",
+        "<!-- options:end -->",
+        &bentoray::spec::types::options_markdown(),
+        "option table",
+    );
+}

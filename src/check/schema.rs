@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::bento::{Bento, closest};
 use crate::diagnostic::{Diagnostic, Rule, rules};
+use crate::spec::ray::{OptionTable, RayVersion};
 use crate::spec::spanned::{Node, NodeKind, Segment, dotted};
+use crate::spec::types::OPTION_TABLES;
 
 /// The static schema specialised to a bento: `runners` and `batching` only
 /// accept that bento's runner names, and `batching.<runner>` only that
@@ -60,6 +62,7 @@ pub fn validate(
     instance: &Value,
     root: &Node,
     bento: Option<&Bento>,
+    target: RayVersion,
 ) -> Vec<Diagnostic> {
     let validator = match jsonschema::draft7::new(schema) {
         Ok(v) => v,
@@ -67,7 +70,7 @@ pub fn validate(
         Err(e) => panic!("bentoray's own schema does not compile: {e}"),
     };
     let mut diags = Vec::new();
-    integral_floats(root, &mut Vec::new(), schema, &mut diags);
+    integral_floats(root, &mut Vec::new(), schema, target, &mut diags);
     for error in validator.iter_errors(instance) {
         // `null` only stands in for non-finite numbers, already reported.
         if error.instance().is_null() {
@@ -81,7 +84,7 @@ pub fn validate(
                 LocationSegment::Index(i) => Segment::Index(i),
             })
             .collect();
-        map_error(error.kind(), &path, schema, root, bento, &mut diags);
+        map_error(error.kind(), &path, schema, root, bento, target, &mut diags);
     }
     diags
 }
@@ -93,20 +96,21 @@ fn integral_floats(
     node: &Node,
     path: &mut Vec<Segment>,
     schema: &Value,
+    target: RayVersion,
     diags: &mut Vec<Diagnostic>,
 ) {
     match &node.kind {
         NodeKind::Table(entries) => {
             for e in entries {
                 path.push(Segment::Key(e.key.clone()));
-                integral_floats(&e.value, path, schema, diags);
+                integral_floats(&e.value, path, schema, target, diags);
                 path.pop();
             }
         }
         NodeKind::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(Segment::Index(i));
-                integral_floats(item, path, schema, diags);
+                integral_floats(item, path, schema, target, diags);
                 path.pop();
             }
         }
@@ -127,8 +131,9 @@ fn integral_floats(
                     .at(node.span.clone())
                     .label("expected integer")
                     .help(format!(
-                        "write `{}` without a decimal point: Ray 2.55+ rejects floats for integer options",
-                        *f as i64
+                        "write `{}` without a decimal point; {}",
+                        *f as i64,
+                        integer_strictness(target)
                     )),
                 );
             }
@@ -136,6 +141,21 @@ fn integral_floats(
         _ => {}
     }
 }
+
+/// What the target release does with a float for an integer option.
+pub fn integer_strictness(target: RayVersion) -> String {
+    if target >= STRICT_INTEGERS {
+        format!("Ray {target} rejects floats for integer options")
+    } else {
+        format!(
+            "Ray {target} silently truncates floats for integer options (2.5 becomes 2); Ray {STRICT_INTEGERS}+ rejects them"
+        )
+    }
+}
+
+/// From this release Ray validates with pydantic v2, which rejects floats
+/// with a fraction for integer fields (earlier releases truncate them).
+const STRICT_INTEGERS: RayVersion = crate::spec::ray::v(2, 55);
 
 /// Whether a schema takes integers but not other numbers.
 fn accepts_integer_only(root: &Value, schema: &Value) -> bool {
@@ -156,6 +176,7 @@ fn map_error(
     schema: &Value,
     root: &Node,
     bento: Option<&Bento>,
+    target: RayVersion,
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(node) = root.at_path(path) else {
@@ -221,7 +242,11 @@ fn map_error(
                 s.get("description")
                     .or_else(|| resolve(schema, s).get("description"))
             });
-            if let Some(help) = help.and_then(Value::as_str) {
+            let float_for_integer = matches!(node.kind, NodeKind::Float(_))
+                && sub.is_some_and(|s| accepts_integer_only(schema, s));
+            if float_for_integer {
+                d = d.help(integer_strictness(target));
+            } else if let Some(help) = help.and_then(Value::as_str) {
                 d = d.help(help.to_string());
             }
             diags.push(d);
@@ -315,6 +340,18 @@ fn unknown_key(
         .help(
             "remove `name`: deployments are named `bento-svc-<service>` and `bento-runner-<runner>` as bentoml.ray.deployment names them, so that serve config overrides apply",
         ),
+        _ if home_of(key, path).is_some() => {
+            let home = home_of(key, path).unwrap_or_default();
+            Diagnostic::new(
+                &rules::WRONG_LEVEL,
+                format!("`{key}` does not belong in {}; it belongs in {home}", describe_table(path)),
+            )
+            .at(span)
+            .label(format!("move to {home}"))
+            .help(format!(
+                "Ray Serve silently ignores options at the wrong level; move `{key}` to {home}"
+            ))
+        }
         _ => Diagnostic::new(
             &rules::UNKNOWN_KEY,
             format!("unknown key `{key}` in {}", describe_table(path)),
@@ -326,6 +363,52 @@ fn unknown_key(
         })
         .help(list("keys", "valid".to_string()).replacen("valid keys", "valid keys are", 1)),
     }
+}
+
+/// Where a Ray option that is unknown at `path` belongs instead, if it is a
+/// Ray option of another table: concrete when `path` is inside a deployment.
+fn home_of(key: &str, path: &[Segment]) -> Option<String> {
+    let deployment: Option<String> = match path {
+        [Segment::Key(s), ..] if s == "service" => Some("[service]".into()),
+        [Segment::Key(r), Segment::Key(name), ..] if r == "runners" => {
+            Some(format!("[runners.{name}]"))
+        }
+        _ => None,
+    };
+    let runner = match path {
+        [Segment::Key(r), Segment::Key(name), ..] if r == "runners" || r == "batching" => {
+            Some(name.as_str())
+        }
+        _ => None,
+    };
+    let homes: Vec<OptionTable> = OPTION_TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter(|o| o.key == key && !o.availability.bentoray_only)
+        .map(|o| o.table)
+        .collect();
+    // Inside a deployment, the deployment's own tables are the likely homes.
+    let preferred = [
+        OptionTable::Deployment,
+        OptionTable::ActorOptions,
+        OptionTable::Autoscaling,
+        OptionTable::Batching,
+        OptionTable::Application,
+        OptionTable::Ray,
+        OptionTable::HttpOptions,
+        OptionTable::Logging,
+    ];
+    let table = preferred.into_iter().find(|t| homes.contains(t))?;
+    Some(match (table, &deployment) {
+        (OptionTable::Deployment, Some(d)) => d.clone(),
+        (OptionTable::ActorOptions, Some(d)) => format!("`ray_actor_options` of {d}"),
+        (OptionTable::Autoscaling, Some(d)) => format!("`autoscaling_config` of {d}"),
+        (OptionTable::Batching, _) => match runner {
+            Some(r) => format!("[batching.{r}.<method>]"),
+            None => OptionTable::Batching.place().to_string(),
+        },
+        (t, _) => t.place().to_string(),
+    })
 }
 
 /// `[runners.iris_clf]`, `[service.ray_actor_options]`, or `the top level`.

@@ -3,41 +3,16 @@
 //! spanned tree directly so they still run, and point at the right place,
 //! when other parts of the spec have schema errors.
 
-use std::fmt;
-
 use crate::bento::Bento;
 use crate::diagnostic::{Diagnostic, rules};
+use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, OptionTable, RayVersion, v};
+use crate::spec::types::find_option;
+
+use super::versions;
 use crate::spec::spanned::{Entry, Node, NodeKind};
 
-/// A Ray release `MAJOR.MINOR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RayVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl fmt::Display for RayVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
-impl serde::Serialize for RayVersion {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// Oldest Ray release bentoray targets (the oldest `bentoml.ray` works with).
-pub const OLDEST_RAY: RayVersion = RayVersion { major: 2, minor: 6 };
-/// Newest Ray release bentoray knows; the default target.
-pub const NEWEST_RAY: RayVersion = RayVersion {
-    major: 2,
-    minor: 60,
-};
-
 /// Runs every semantic rule. Returns the target Ray version, or `None` when
-/// `[ray] version` is invalid.
+/// `[ray] version` is invalid (version-dependent rules are then skipped).
 pub fn check(
     root: &Node,
     bento: Option<&Bento>,
@@ -45,18 +20,26 @@ pub fn check(
 ) -> Option<RayVersion> {
     let version = ray_version(root, diags);
     batching_rules(root, bento, diags);
-    let mut deployment_tables: Vec<(String, &Node)> = Vec::new();
-    if let Some(service) = root.get("service") {
-        deployment_tables.push(("[service]".into(), service));
+    for table in versions::option_tables(root) {
+        match table.table {
+            OptionTable::Deployment => {
+                autoscaling_rules(table.node, diags);
+                placement_rules(table.node, diags);
+                if let Some(target) = version {
+                    autoscaling_capacity(table.node, target, diags);
+                }
+            }
+            OptionTable::ActorOptions => resource_rules(table.node, diags),
+            _ => {}
+        }
     }
-    for runner in root.get("runners").map(Node::entries).unwrap_or_default() {
-        deployment_tables.push((format!("[runners.{}]", runner.key), &runner.value));
-    }
-    for (_, table) in &deployment_tables {
-        autoscaling_rules(table, diags);
+    if let Some(target) = version {
+        versions::check(root, target, diags);
+        batch_capacity(root, bento, target, diags);
     }
     route_prefix_rules(root, diags);
     import_path_rule(root, diags);
+    external_scaler_rule(root, diags);
     version
 }
 
@@ -66,11 +49,7 @@ fn ray_version(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<RayVersion> {
     };
     let text = node.as_str()?;
     // A malformed value is already reported by the schema's pattern.
-    let (major, minor) = text.split_once('.')?;
-    let parsed = RayVersion {
-        major: major.parse().ok()?,
-        minor: minor.parse().ok()?,
-    };
+    let parsed = RayVersion::parse(text)?;
     if parsed < OLDEST_RAY || parsed > NEWEST_RAY {
         diags.push(
             Diagnostic::new(
@@ -334,5 +313,356 @@ fn import_path_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
             .label("expected e.g. \"bento_ray:app\"")
             .help("both parts must be Python identifiers without dots; bentoray writes `<module>.py` into the output directory"),
         );
+    }
+}
+
+/// A number (integer or float) at a key.
+fn number<'a>(node: &'a Node, key: &str) -> Option<(f64, &'a Entry)> {
+    let e = node.entry(key)?;
+    match e.value.kind {
+        NodeKind::Integer(i) => Some((i as f64, e)),
+        NodeKind::Float(f) => Some((f, e)),
+        _ => None,
+    }
+}
+
+/// Ray's resource precision: at most 4 decimal places.
+fn too_precise(x: f64) -> bool {
+    let scaled = x * 10_000.0;
+    (scaled - scaled.round()).abs() > 1e-6 * scaled.abs().max(1.0)
+}
+
+fn precision_rule(value: f64, entry: &Entry, what: &str, diags: &mut Vec<Diagnostic>) {
+    {
+        if too_precise(value) {
+            diags.push(
+                Diagnostic::new(
+                    &rules::RESOURCE_PRECISION,
+                    format!("{what} {value} has more than 4 decimal places"),
+                )
+                .at(entry.value.span.clone())
+                .label("precision is 0.0001")
+                .help(format!("round to 4 decimal places, e.g. {:.4}", value)),
+            );
+        }
+    }
+}
+
+fn resource_rules(actor: &Node, diags: &mut Vec<Diagnostic>) {
+    for key in ["num_cpus", "num_gpus"] {
+        if let Some((value, entry)) = number(actor, key) {
+            precision_rule(value, entry, &format!("`{key}`"), diags);
+        }
+    }
+    let Some(resources) = actor.get("resources") else {
+        return;
+    };
+    for entry in resources.entries() {
+        if let Some((value, e)) = number(resources, &entry.key) {
+            precision_rule(value, e, &format!("resource `{}`", entry.key), diags);
+        }
+        if entry.key == "CPU" || entry.key == "GPU" {
+            let instead = if entry.key == "CPU" {
+                "num_cpus"
+            } else {
+                "num_gpus"
+            };
+            diags.push(
+                Diagnostic::new(
+                    &rules::CPU_GPU_RESOURCES,
+                    format!("`{}` cannot be a custom resource", entry.key),
+                )
+                .at(entry.key_span.clone())
+                .label(format!("use `{instead}`"))
+                .help(format!(
+                    "write `{instead} = …` in ray_actor_options instead of resources.{}",
+                    entry.key
+                )),
+            );
+        }
+    }
+}
+
+fn placement_rules(deployment: &Node, diags: &mut Vec<Diagnostic>) {
+    let bundles = deployment.entry("placement_group_bundles");
+    if let (Some(strategy), None) = (deployment.entry("placement_group_strategy"), bundles) {
+        diags.push(
+            Diagnostic::new(
+                &rules::STRATEGY_WITHOUT_BUNDLES,
+                "`placement_group_strategy` needs `placement_group_bundles`",
+            )
+            .at(strategy.key_span.clone())
+            .label("no bundles to place")
+            .help("add `placement_group_bundles = [{ CPU = 1 }]` (bundle 0 hosts the replica), or remove the strategy"),
+        );
+    }
+    let Some(bundles) = bundles else {
+        return;
+    };
+    if let Some(per_node) = deployment.entry("max_replicas_per_node") {
+        diags.push(
+            Diagnostic::new(
+                &rules::REPLICAS_PER_NODE_WITH_BUNDLES,
+                "`max_replicas_per_node` cannot be combined with `placement_group_bundles`",
+            )
+            .at(per_node.key_span.clone())
+            .label("conflicts with the placement group")
+            .help("remove `max_replicas_per_node`, or the placement group (use a STRICT_SPREAD strategy to spread bundles)"),
+        );
+    }
+    // Bundle 0 hosts the replica actor: it must cover the actor's resources.
+    let NodeKind::Array(items) = &bundles.value.kind else {
+        return;
+    };
+    let Some(first) = items
+        .first()
+        .filter(|b| matches!(b.kind, NodeKind::Table(_)))
+    else {
+        return;
+    };
+    let actor = deployment.get("ray_actor_options");
+    let mut needs: Vec<(String, f64)> = Vec::new();
+    // Serve gives a replica 1 CPU when num_cpus is unset.
+    let cpus = actor
+        .and_then(|a| number(a, "num_cpus"))
+        .map_or(1.0, |(n, _)| n);
+    needs.push(("CPU".into(), cpus));
+    if let Some((gpus, _)) = actor.and_then(|a| number(a, "num_gpus")) {
+        needs.push(("GPU".into(), gpus));
+    }
+    if let Some((memory, _)) = actor.and_then(|a| number(a, "memory")) {
+        needs.push(("memory".into(), memory));
+    }
+    if let Some(resources) = actor.and_then(|a| a.get("resources")) {
+        for e in resources.entries() {
+            if let Some((n, _)) = number(resources, &e.key) {
+                needs.push((e.key.clone(), n));
+            }
+        }
+    }
+    for (resource, amount) in needs {
+        if amount <= 0.0 {
+            continue;
+        }
+        let has = number(first, &resource).map_or(0.0, |(n, _)| n);
+        if has + 1e-9 < amount {
+            diags.push(
+                Diagnostic::new(
+                    &rules::BUNDLE_TOO_SMALL,
+                    format!("bundle 0 has {has} {resource}, but each replica needs {amount}"),
+                )
+                .at(first.span.clone())
+                .label(format!("needs {resource} ≥ {amount}"))
+                .help(format!(
+                    "bundle 0 hosts the replica: give it `{resource} = {amount}` or more{}",
+                    if resource == "CPU" && actor.and_then(|a| a.get("num_cpus")).is_none() {
+                        " (Serve reserves 1 CPU per replica unless ray_actor_options.num_cpus says otherwise)"
+                    } else {
+                        ""
+                    }
+                )),
+            );
+        }
+    }
+}
+
+/// The `max_ongoing_requests` a deployment runs with on `target`, and the
+/// entry that set it (`None`: Ray's default).
+fn effective_max_ongoing(deployment: &Node, target: RayVersion) -> (f64, Option<&Entry>) {
+    if let Some(option) = find_option(OptionTable::Deployment, "max_ongoing_requests")
+        && option.availability.exists_in(target)
+        && let Some((n, e)) = number(deployment, "max_ongoing_requests")
+    {
+        return (n, Some(e));
+    }
+    if let Some(option) = find_option(OptionTable::Deployment, "max_concurrent_queries")
+        && option.availability.exists_in(target)
+        && let Some((n, e)) = number(deployment, "max_concurrent_queries")
+    {
+        return (n, Some(e));
+    }
+    let auto = deployment.get("num_replicas").and_then(Node::as_str) == Some("auto");
+    // Ray 2.10–2.31 used 5 instead of 100 when num_replicas is "auto".
+    if auto && target >= v(2, 10) && target < v(2, 32) {
+        return (5.0, None);
+    }
+    let key = if target >= v(2, 10) {
+        "max_ongoing_requests"
+    } else {
+        "max_concurrent_queries"
+    };
+    let default = find_option(OptionTable::Deployment, key)
+        .and_then(|o| o.availability.default_in(target))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(5.0);
+    (default, None)
+}
+
+fn describe_max_ongoing(value: f64, set: Option<&Entry>, target: RayVersion) -> String {
+    match set {
+        Some(e) => format!("`{} = {value}`", e.key),
+        None => format!("Ray {target}'s default of {value}"),
+    }
+}
+
+fn batch_capacity(
+    root: &Node,
+    bento: Option<&Bento>,
+    target: RayVersion,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let enabled = matches!(
+        root.get("enable_batching").map(|n| &n.kind),
+        Some(NodeKind::Bool(true))
+    );
+    if !enabled {
+        return;
+    }
+    let batch_default = |key: &str| {
+        find_option(OptionTable::Batching, key)
+            .filter(|o| o.availability.exists_in(target))
+            .and_then(|o| o.availability.default_in(target))
+            .and_then(|d| d.parse::<f64>().ok())
+            .unwrap_or(1.0)
+    };
+    for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
+        let methods = bento
+            .and_then(|b| b.runner(&runner.key))
+            .and_then(|r| r.methods.as_ref());
+        let deployment = root.get("runners").and_then(|r| r.get(&runner.key));
+        let empty = Node {
+            span: 0..0,
+            kind: NodeKind::Table(Vec::new()),
+        };
+        let (max_ongoing, set) = effective_max_ongoing(deployment.unwrap_or(&empty), target);
+        for method in runner.value.entries() {
+            // Non-batchable methods are not wrapped with serve.batch (BR301).
+            if methods.is_some_and(|ms| !ms.iter().any(|m| m.name == method.key && m.batchable)) {
+                continue;
+            }
+            let size = number(&method.value, "max_batch_size")
+                .map_or(batch_default("max_batch_size"), |(n, _)| n);
+            let concurrent = number(&method.value, "max_concurrent_batches")
+                .map_or(batch_default("max_concurrent_batches"), |(n, _)| n);
+            let needed = size * concurrent;
+            if max_ongoing >= needed {
+                continue;
+            }
+            let span = set.map_or(method.key_span.clone(), |e| e.value.span.clone());
+            diags.push(
+                Diagnostic::new(
+                    &rules::BATCHES_NEVER_FILL,
+                    format!(
+                        "runner `{}` takes at most {max_ongoing} requests at once ({}), fewer than a full batch of `{}` ({needed})",
+                        runner.key,
+                        describe_max_ongoing(max_ongoing, set, target),
+                        method.key
+                    ),
+                )
+                .at(span)
+                .label("batches never fill")
+                .help(format!(
+                    "set `max_ongoing_requests = {needed}` or more in [runners.{}] (max_batch_size {size} × max_concurrent_batches {concurrent})",
+                    runner.key
+                )),
+            );
+        }
+    }
+}
+
+fn autoscaling_capacity(deployment: &Node, target: RayVersion, diags: &mut Vec<Diagnostic>) {
+    let auto = deployment.get("num_replicas").and_then(Node::as_str) == Some("auto");
+    let autoscaling = deployment.get("autoscaling_config");
+    if autoscaling.is_none() && !auto {
+        return;
+    }
+    let explicit = autoscaling.and_then(|a| {
+        [
+            "target_ongoing_requests",
+            "target_num_ongoing_requests_per_replica",
+        ]
+        .into_iter()
+        .filter(|k| {
+            find_option(OptionTable::Autoscaling, k)
+                .is_some_and(|o| o.availability.exists_in(target))
+        })
+        .find_map(|k| number(a, k))
+    });
+    let (goal, goal_entry) = match explicit {
+        Some((n, e)) => (n, Some(e)),
+        None => {
+            let key = if target >= v(2, 10) {
+                "target_ongoing_requests"
+            } else {
+                "target_num_ongoing_requests_per_replica"
+            };
+            let d = find_option(OptionTable::Autoscaling, key)
+                .and_then(|o| o.availability.default_in(target))
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(2.0);
+            (d, None)
+        }
+    };
+    let (max_ongoing, set) = effective_max_ongoing(deployment, target);
+    if max_ongoing >= goal {
+        return;
+    }
+    let span = set
+        .map(|e| e.value.span.clone())
+        .or_else(|| goal_entry.map(|e| e.value.span.clone()))
+        .unwrap_or_else(|| deployment.span.clone());
+    diags.push(
+        Diagnostic::new(
+            &rules::AUTOSCALING_NEVER_HAPPENS,
+            format!(
+                "replicas take at most {max_ongoing} requests at once ({}), below the autoscaling target of {goal} per replica",
+                describe_max_ongoing(max_ongoing, set, target)
+            ),
+        )
+        .at(span)
+        .label("autoscaling never triggers")
+        .help(format!(
+            "set `max_ongoing_requests` about 20–50% above the target, e.g. {}",
+            (goal * 1.3).ceil()
+        )),
+    );
+}
+
+fn external_scaler_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
+    let Some(flag) = root
+        .get("application")
+        .and_then(|a| a.entry("external_scaler_enabled"))
+    else {
+        return;
+    };
+    if !matches!(flag.value.kind, NodeKind::Bool(true)) {
+        return;
+    }
+    for table in versions::option_tables(root) {
+        if table.table != OptionTable::Deployment {
+            continue;
+        }
+        let scaler = table
+            .node
+            .entry("autoscaling_config")
+            .map(|e| e.key_span.clone())
+            .or_else(|| {
+                table
+                    .node
+                    .entry("num_replicas")
+                    .filter(|e| e.value.as_str() == Some("auto"))
+                    .map(|e| e.value.span.clone())
+            });
+        if let Some(span) = scaler {
+            diags.push(
+                Diagnostic::new(
+                    &rules::EXTERNAL_SCALER_AUTOSCALING,
+                    format!("{} autoscales, but `external_scaler_enabled` is true", table.name()),
+                )
+                .at(span)
+                .label("autoscaling here")
+                .help("with an external scaler Ray forbids autoscaling: remove autoscaling from this deployment, or set `external_scaler_enabled = false`"),
+            );
+        }
     }
 }

@@ -120,6 +120,39 @@ rules! {
     IMPORT_PATH = "BR310" "import-path" Error "import_path"
         summary "`[application] import_path` is not `<module>:<variable>` with Python identifiers."
         doc "bentoray writes the entrypoint as `<module>.py` exposing `<variable>`, so both parts must be plain Python identifiers (no dots, not keywords), e.g. `bento_ray:app`.";
+    REMOVED_OPTION = "BR311" "removed-option" Error "removed_option"
+        summary "An option that the target Ray release no longer has."
+        doc "Since Ray 2.7 Ray Serve silently drops keys it does not know, so an option removed from Ray (e.g. `max_concurrent_queries`, removed in 2.33) deploys with the default instead. The diagnostic names the replacement: `max_concurrent_queries` → `max_ongoing_requests`, `target_num_ongoing_requests_per_replica` → `target_ongoing_requests`, deployment `route_prefix` → `[application] route_prefix`; `ray_actor_options.object_store_memory` has none (removed in 2.30).";
+    OPTION_TOO_NEW = "BR312" "option-too-new" Error "option_too_new"
+        summary "An option (or value) that the target Ray release does not have yet."
+        doc "For example `num_replicas = \"auto\"` needs Ray 2.10 and `max_concurrent_batches` needs Ray 2.48. Older releases reject or silently ignore them. Raise `[ray] version` if the cluster is newer, or remove the option.";
+    WRONG_LEVEL = "BR313" "wrong-level" Error "wrong_level"
+        summary "A known option is in the wrong table."
+        doc "Ray Serve silently ignores an option placed at the wrong level (ray#61439: `max_ongoing_requests` inside `autoscaling_config` leaves the default in force). The diagnostic names the table the option belongs to.";
+    CPU_GPU_RESOURCES = "BR314" "cpu-gpu-resources" Error "resources"
+        summary "`resources` names `CPU` or `GPU`."
+        doc "Ray rejects `CPU` and `GPU` in custom resources at deploy time (\"Use the 'num_cpus' and 'num_gpus' keyword instead\"). Use `num_cpus` / `num_gpus`.";
+    RESOURCE_PRECISION = "BR315" "resource-precision" Error "resources"
+        summary "A resource quantity has more than 4 decimal places."
+        doc "Ray's resource quantities have a precision of 0.0001; `num_cpus`, `num_gpus` and `resources` values with more decimals are rejected at deploy time.";
+    STRATEGY_WITHOUT_BUNDLES = "BR316" "strategy-without-bundles" Error "placement_groups"
+        summary "`placement_group_strategy` without `placement_group_bundles`."
+        doc "Ray rejects this when the application deploys (\"If `placement_group_strategy` is provided, `placement_group_bundles` must also be provided\"), after `serve deploy` has already returned.";
+    REPLICAS_PER_NODE_WITH_BUNDLES = "BR317" "replicas-per-node-with-bundles" Error "placement_groups"
+        summary "`max_replicas_per_node` together with `placement_group_bundles`."
+        doc "Ray does not allow both (\"Setting max_replicas_per_node is not allowed when placement_group_bundles is provided\"). Use one way to place replicas.";
+    BUNDLE_TOO_SMALL = "BR318" "bundle-too-small" Error "placement_groups"
+        summary "Bundle 0 of the placement group does not cover the replica's own resources."
+        doc "The replica actor runs in the first bundle, so bundle 0 must hold at least its `num_cpus` (1 when unset), `num_gpus`, `memory` and custom `resources`; otherwise Ray fails the deployment (\"…must be a subset of the first bundle\").";
+    BATCHES_NEVER_FILL = "BR319" "batches-never-fill" Warning "batches_never_fill"
+        summary "A runner accepts fewer requests at once than one batch of a batched method holds."
+        doc "`serve.batch` can only form batches from requests in flight on a replica, which `max_ongoing_requests` caps (default 5 since Ray 2.32, 100 before). Below `max_batch_size × max_concurrent_batches` batches never fill and every request waits for `batch_wait_timeout_s`. Raise `max_ongoing_requests` on the runner (and on the API server, which forwards the requests).";
+    AUTOSCALING_NEVER_HAPPENS = "BR320" "autoscaling-never-happens" Warning "autoscaling_never_happens"
+        summary "`max_ongoing_requests` is below the autoscaling `target_ongoing_requests`."
+        doc "A replica never reaches the target load, so Ray never scales up (Ray only logs \"Autoscaling will never happen\"). Ray's docs advise `max_ongoing_requests` about 20–50% above `target_ongoing_requests`.";
+    EXTERNAL_SCALER_AUTOSCALING = "BR321" "external-scaler-autoscaling" Error "external_scaler"
+        summary "`external_scaler_enabled` together with a deployment that autoscales."
+        doc "From Ray 2.53 an application with `external_scaler_enabled = true` may not contain a deployment with `autoscaling_config` or `num_replicas = \"auto\"`; Ray rejects the config.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).

@@ -10,6 +10,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
+use super::ray::{Availability, OptionTable, RayOption, ray_options, v};
+
 /// A free-form table (passed through to Ray as-is).
 pub type Table = Map<String, Value>;
 
@@ -55,26 +57,19 @@ pub struct Spec {
     pub batching: IndexMap<String, IndexMap<String, BatchOptions>>,
 }
 
-/// Target Ray release and cluster-wide Ray Serve options.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RaySection {
-    /// Target Ray release as MAJOR.MINOR (2.6 to 2.60). Default: the newest release bentoray knows (2.60).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+$"), example = "2.60")]
-    pub version: Option<String>,
-
-    /// Where Ray Serve runs HTTP/gRPC proxies: `EveryNode` (default), `HeadOnly` or `Disabled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_location: Option<ProxyLocation>,
-
-    /// HTTP proxy options. They only take effect when Serve first starts on a cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_options: Option<HttpOptions>,
-
-    /// Cluster-wide logging options for Ray Serve (Ray 2.9+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging_config: Option<LoggingConfig>,
+ray_options! {
+    /// Target Ray release and cluster-wide Ray Serve options.
+    pub struct RaySection in Ray {
+        /// Target Ray release as MAJOR.MINOR (2.6 to 2.60). Default: the newest release bentoray knows (2.60).
+        #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+$"), example = "2.60")]
+        version: String => Availability::bentoray(),
+        /// Where Ray Serve runs HTTP/gRPC proxies: `EveryNode` (default), `HeadOnly` or `Disabled` (Ray 2.7+).
+        proxy_location: ProxyLocation => Availability::ALWAYS.defaults(&[(v(2, 0), "EveryNode")]),
+        /// HTTP proxy options. They only take effect when Serve first starts on a cluster.
+        http_options: HttpOptions => Availability::ALWAYS,
+        /// Cluster-wide logging options for Ray Serve (Ray 2.9+).
+        logging_config: LoggingConfig => Availability::since(2, 9),
+    }
 }
 
 /// Where Ray Serve starts proxies.
@@ -84,54 +79,44 @@ pub enum ProxyLocation {
     EveryNode,
     /// A proxy on the head node only.
     HeadOnly,
-    /// No proxies: the application is reachable through handles only.
+    /// No proxies: the application is reachable through handles only (Ray 2.7+).
     Disabled,
 }
 
-/// Ray Serve HTTP proxy options (`http_options`).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpOptions {
-    /// Host the HTTP proxies bind to. Ray's config default is `0.0.0.0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    /// Port the HTTP proxies listen on. Default: 8000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 65535))]
-    pub port: Option<u32>,
-    /// Root path to mount the applications under (for a reverse proxy). Default: "".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_path: Option<String>,
-    /// End-to-end timeout for a request in seconds; a timed-out request gets HTTP 408. Default: no timeout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub request_timeout_s: Option<Number>,
-    /// Seconds an idle keep-alive connection stays open (Ray 2.7+). Default: 90 (5 before Ray 2.48).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub keep_alive_timeout_s: Option<u32>,
+ray_options! {
+    /// Ray Serve HTTP proxy options (`http_options`).
+    pub struct HttpOptions in HttpOptions {
+        /// Host the HTTP proxies bind to. Ray's config default is `0.0.0.0`.
+        host: String => Availability::ALWAYS.defaults(&[(v(2, 0), "0.0.0.0")]),
+        /// Port the HTTP proxies listen on. Default: 8000.
+        #[schemars(range(min = 0, max = 65535))]
+        port: u32 => Availability::ALWAYS.defaults(&[(v(2, 0), "8000")]),
+        /// Root path to mount the applications under (for a reverse proxy). Default: "".
+        root_path: String => Availability::ALWAYS.defaults(&[(v(2, 0), "\"\"")]),
+        /// End-to-end timeout for a request in seconds; a timed-out request gets HTTP 408 (Ray 2.6+). Default: no timeout.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        request_timeout_s: Number => Availability::since(2, 6),
+        /// Seconds an idle keep-alive connection stays open (Ray 2.7+). Default: 90 (5 before Ray 2.48).
+        #[schemars(range(min = 0))]
+        keep_alive_timeout_s: u32 => Availability::since(2, 7).defaults(&[(v(2, 7), "5"), (v(2, 48), "90")]),
+    }
 }
 
-/// Ray Serve logging options (`logging_config`, Ray 2.9+).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoggingConfig {
-    /// Log record encoding: `TEXT` or `JSON`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoding: Option<LogEncoding>,
-    /// Log level: a name (`DEBUG`, `INFO`, `WARNING`, ...; case-sensitive) or its number. Default: `INFO`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "log_level_schema")]
-    pub log_level: Option<Value>,
-    /// Directory for Serve's log files. Default: Ray's session log directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logs_dir: Option<String>,
-    /// Whether to write access logs. Default: true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_access_log: Option<bool>,
-    /// Extra standard `LogRecord` attributes to include in each record (Ray 2.46+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_log_standard_attrs: Option<Vec<String>>,
+ray_options! {
+    /// Ray Serve logging options (`logging_config`, Ray 2.9+).
+    pub struct LoggingConfig in Logging {
+        /// Log record encoding: `TEXT` or `JSON`.
+        encoding: LogEncoding => Availability::since(2, 9).defaults(&[(v(2, 9), "TEXT")]),
+        /// Log level: a name (`DEBUG`, `INFO`, `WARNING`, ...; case-sensitive) or its number. Default: `INFO`.
+        #[schemars(schema_with = "log_level_schema")]
+        log_level: Value => Availability::since(2, 9).defaults(&[(v(2, 9), "INFO")]),
+        /// Directory for Serve's log files. Default: Ray's session log directory.
+        logs_dir: String => Availability::since(2, 9),
+        /// Whether to write access logs. Default: true.
+        enable_access_log: bool => Availability::since(2, 9).defaults(&[(v(2, 9), "true")]),
+        /// Extra standard `LogRecord` attributes to include in each record (Ray 2.46+).
+        additional_log_standard_attrs: Vec<String> => Availability::since(2, 46),
+    }
 }
 
 /// Log record encoding.
@@ -151,29 +136,25 @@ fn log_level_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// The Ray Serve application.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicationSection {
-    /// Application name. Default: the bento's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
-    pub name: Option<String>,
-    /// HTTP route prefix of the application: starts with `/`, no trailing `/` (unless exactly `/`), no `{` or `}`. Default: `/`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub route_prefix: Option<String>,
-    /// `<module>:<variable>` of the generated entrypoint; bentoray writes `<module>.py` exposing `<variable>`. Default: `bento_ray:app`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import_path: Option<String>,
-    /// Ray runtime environment of the application (`working_dir` must be a URI such as `s3://…`, `https://…zip` or, from Ray 2.60, `local:///abs/dir`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_env: Option<Table>,
-    /// Arguments passed to the application builder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Table>,
-    /// Logging options for this application (Ray 2.9+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging_config: Option<LoggingConfig>,
+ray_options! {
+    /// The Ray Serve application.
+    pub struct ApplicationSection in Application {
+        /// Application name. Default: the bento's name.
+        #[schemars(length(min = 1))]
+        name: String => Availability::ALWAYS,
+        /// HTTP route prefix of the application: starts with `/`, no trailing `/` (unless exactly `/`), no `{` or `}`. Default: `/`.
+        route_prefix: String => Availability::ALWAYS.defaults(&[(v(2, 0), "/")]),
+        /// `<module>:<variable>` of the generated entrypoint; bentoray writes `<module>.py` exposing `<variable>`. Default: `bento_ray:app`.
+        import_path: String => Availability::ALWAYS,
+        /// Ray runtime environment of the application (`working_dir` must be a URI such as `s3://…`, `https://…zip` or, from Ray 2.60, `local:///abs/dir`).
+        runtime_env: Table => Availability::ALWAYS,
+        /// Arguments passed to the application builder (Ray 2.5+).
+        args: Table => Availability::since(2, 5),
+        /// Logging options for this application (Ray 2.9+).
+        logging_config: LoggingConfig => Availability::since(2, 9),
+        /// Let an external scaler set replica counts (Ray 2.53+); no deployment may autoscale then. Default: false.
+        external_scaler_enabled: bool => Availability::since(2, 53).defaults(&[(v(2, 53), "false")]),
+    }
 }
 
 /// Number of replicas: a positive integer, or `"auto"` to autoscale (Ray 2.10+).
@@ -191,63 +172,57 @@ pub enum AutoKeyword {
     Auto,
 }
 
-/// Ray Serve deployment options (`serve.deployment` arguments / `deployments[]` entries).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeploymentOptions {
-    /// Number of replicas: an integer ≥ 1, or `"auto"` (Ray 2.10+) to autoscale with Ray's default autoscaling config merged with `autoscaling_config`. Not allowed as an integer together with `autoscaling_config`. Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub num_replicas: Option<NumReplicas>,
-    /// Maximum number of requests a replica handles at once (Ray 2.10+). Default: 5 (100 before Ray 2.32).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub max_ongoing_requests: Option<u32>,
-    /// Maximum number of requests queued per caller before new ones are rejected: -1 (no limit) or ≥ 1 (Ray 2.10+). Default: -1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = -1), extend("not" = {"const": 0}))]
-    pub max_queued_requests: Option<i64>,
-    /// Arbitrary JSON-serializable config passed to the deployment's `reconfigure()`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_config: Option<Table>,
-    /// Autoscaling settings. Requires `num_replicas` to be unset or `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub autoscaling_config: Option<AutoscalingConfig>,
-    /// Seconds to wait for in-flight requests to drain before a replica shuts down. Default: 2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub graceful_shutdown_wait_loop_s: Option<Number>,
-    /// Seconds after which a shutting-down replica is force-killed. Default: 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub graceful_shutdown_timeout_s: Option<Number>,
-    /// Seconds between health checks of each replica. Default: 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub health_check_period_s: Option<Number>,
-    /// Seconds a health check may take before the replica is marked unhealthy. Default: 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub health_check_timeout_s: Option<Number>,
-    /// Ray actor options of each replica (CPUs, GPUs, memory, custom resources, runtime_env).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ray_actor_options: Option<RayActorOptions>,
-    /// Placement group bundles reserved per replica (Ray 2.7+): a non-empty list of `{resource = amount}` tables; bundle 0 must cover the actor's resources.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1), schema_with = "bundles_schema")]
-    pub placement_group_bundles: Option<Vec<IndexMap<String, Number>>>,
-    /// Placement group strategy (Ray 2.7+); requires `placement_group_bundles`. Default: `PACK`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placement_group_strategy: Option<PlacementGroupStrategy>,
-    /// Maximum replicas of this deployment on one node, 1 to 100 (Ray 2.7+). Not allowed with `placement_group_bundles`. Default: no limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 100))]
-    pub max_replicas_per_node: Option<u32>,
-    /// Logging options of this deployment (Ray 2.9+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging_config: Option<LoggingConfig>,
-    /// Only in `[service]`, as in BentoML's docs: moved to the application's `route_prefix` (Ray Serve removed the deployment-level field in 2.39).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub route_prefix: Option<String>,
+ray_options! {
+    /// Ray Serve deployment options (`serve.deployment` arguments / `deployments[]` entries).
+    pub struct DeploymentOptions in Deployment {
+        /// Number of replicas: an integer ≥ 1, or `"auto"` (Ray 2.10+) to autoscale with Ray's default autoscaling config merged with `autoscaling_config`. Not allowed as an integer together with `autoscaling_config`. Default: 1.
+        num_replicas: NumReplicas => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        /// Maximum number of requests a replica handles at once (Ray 2.10+). Default: 5 (100 before Ray 2.32).
+        #[schemars(range(min = 1))]
+        max_ongoing_requests: u32 => Availability::since(2, 10).defaults(&[(v(2, 10), "100"), (v(2, 32), "5")]),
+        /// DEPRECATED. Ray ≤ 2.32 name of `max_ongoing_requests`; removed in Ray 2.33, which silently ignores it. Default: 100.
+        #[schemars(range(min = 1))]
+        max_concurrent_queries: u32 => Availability::ALWAYS.until(2, 32).replaced_by("max_ongoing_requests").defaults(&[(v(2, 0), "100")]),
+        /// Maximum number of requests queued per caller before new ones are rejected: -1 (no limit) or ≥ 1 (Ray 2.10+). Default: -1.
+        #[schemars(range(min = -1), extend("not" = {"const": 0}))]
+        max_queued_requests: i64 => Availability::since(2, 10).defaults(&[(v(2, 10), "-1")]),
+        /// Arbitrary JSON-serializable config passed to the deployment's `reconfigure()`.
+        user_config: Table => Availability::ALWAYS,
+        /// Autoscaling settings. Requires `num_replicas` to be unset or `"auto"`.
+        autoscaling_config: AutoscalingConfig => Availability::ALWAYS,
+        /// Seconds to wait for in-flight requests to drain before a replica shuts down. Default: 2.
+        #[schemars(range(min = 0))]
+        graceful_shutdown_wait_loop_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "2")]),
+        /// Seconds after which a shutting-down replica is force-killed. Default: 20.
+        #[schemars(range(min = 0))]
+        graceful_shutdown_timeout_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "20")]),
+        /// Seconds between health checks of each replica. Default: 10.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        health_check_period_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "10")]),
+        /// Seconds a health check may take before the replica is marked unhealthy. Default: 30.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        health_check_timeout_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "30")]),
+        /// Ray actor options of each replica (CPUs, GPUs, memory, custom resources, runtime_env).
+        ray_actor_options: RayActorOptions => Availability::ALWAYS,
+        /// Placement group bundles reserved per replica (Ray 2.7+): a non-empty list of `{resource = amount}` tables; bundle 0 must cover the actor's resources.
+        #[schemars(length(min = 1), schema_with = "bundles_schema")]
+        placement_group_bundles: Vec<IndexMap<String, Number>> => Availability::since(2, 7),
+        /// Placement group strategy (Ray 2.7+); requires `placement_group_bundles`. Default: `PACK`.
+        placement_group_strategy: PlacementGroupStrategy => Availability::since(2, 7).defaults(&[(v(2, 7), "PACK")]),
+        /// Maximum replicas of this deployment on one node, 1 to 100 (Ray 2.7+). Not allowed with `placement_group_bundles`. Default: no limit.
+        #[schemars(range(min = 1, max = 100))]
+        max_replicas_per_node: u32 => Availability::since(2, 7),
+        /// Logging options of this deployment (Ray 2.9+).
+        logging_config: LoggingConfig => Availability::since(2, 9),
+        /// Fraction of replicas replaced at a time during a rolling update, in (0, 1] (Ray 2.56+). Default: 0.2.
+        #[schemars(extend("exclusiveMinimum" = 0), range(max = 1))]
+        rolling_update_percentage: Number => Availability::since(2, 56).defaults(&[(v(2, 56), "0.2")]),
+        /// Extra replicas (percent of the target) started during a rolling update, 0 to 100 (Ray 2.60+). Default: 0.
+        #[schemars(range(min = 0, max = 100))]
+        max_surge_percent: u32 => Availability::since(2, 60).defaults(&[(v(2, 60), "0")]),
+        /// Only in `[service]`, as in BentoML's docs: written as the application's `route_prefix` (Ray Serve deprecated the deployment-level field in 2.7 and removed it in 2.39).
+        route_prefix: String => Availability::ALWAYS.until(2, 38).replaced_by("[application] route_prefix"),
+    }
 }
 
 fn bundles_schema(_: &mut SchemaGenerator) -> Schema {
@@ -276,32 +251,29 @@ pub enum PlacementGroupStrategy {
     STRICT_SPREAD,
 }
 
-/// Ray actor options of each replica.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RayActorOptions {
-    /// CPUs reserved per replica (at most 4 decimal places). Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub num_cpus: Option<Number>,
-    /// GPUs reserved per replica (at most 4 decimal places). Default: 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub num_gpus: Option<Number>,
-    /// Heap memory reserved per replica, in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub memory: Option<Number>,
-    /// Custom resources reserved per replica: `{name = amount}` (not `CPU` or `GPU`; use num_cpus/num_gpus).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "resources_schema")]
-    pub resources: Option<IndexMap<String, Number>>,
-    /// Required accelerator type, e.g. `A100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accelerator_type: Option<String>,
-    /// Ray runtime environment of each replica, merged with the application's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_env: Option<Table>,
+ray_options! {
+    /// Ray actor options of each replica.
+    pub struct RayActorOptions in ActorOptions {
+        /// CPUs reserved per replica (at most 4 decimal places). Default: 1.
+        #[schemars(range(min = 0))]
+        num_cpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        /// GPUs reserved per replica (at most 4 decimal places). Default: 0.
+        #[schemars(range(min = 0))]
+        num_gpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "0")]),
+        /// Heap memory reserved per replica, in bytes.
+        #[schemars(range(min = 0))]
+        memory: Number => Availability::ALWAYS,
+        /// DEPRECATED. Object store memory reserved per replica; removed in Ray 2.30, which silently ignores it in configs.
+        #[schemars(range(min = 0))]
+        object_store_memory: Number => Availability::ALWAYS.until(2, 24),
+        /// Custom resources reserved per replica: `{name = amount}` (at most 4 decimal places; not `CPU` or `GPU`: use num_cpus/num_gpus).
+        #[schemars(schema_with = "resources_schema")]
+        resources: IndexMap<String, Number> => Availability::ALWAYS,
+        /// Required accelerator type, e.g. `A100`.
+        accelerator_type: String => Availability::ALWAYS,
+        /// Ray runtime environment of each replica, merged with the application's.
+        runtime_env: Table => Availability::ALWAYS,
+    }
 }
 
 fn resources_schema(_: &mut SchemaGenerator) -> Schema {
@@ -311,69 +283,57 @@ fn resources_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// Ray Serve autoscaling settings (`autoscaling_config`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AutoscalingConfig {
-    /// Minimum replicas (0 allows scale to zero). Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub min_replicas: Option<u32>,
-    /// Replicas to start with; between min_replicas and max_replicas. Default: min_replicas.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub initial_replicas: Option<u32>,
-    /// Maximum replicas (≥ 1 and ≥ min_replicas). Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub max_replicas: Option<u32>,
-    /// Target ongoing requests per replica (Ray 2.10+). Default: 2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub target_ongoing_requests: Option<Number>,
-    /// Seconds between replica metric reports. Default: 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub metrics_interval_s: Option<Number>,
-    /// Seconds of metrics averaged for a decision. Default: 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub look_back_period_s: Option<Number>,
-    /// Multiplier on scaling decisions (deprecated in favour of upscaling_factor/downscaling_factor). Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub smoothing_factor: Option<Number>,
-    /// Multiplier on upscaling decisions (deprecated; use upscaling_factor).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub upscale_smoothing_factor: Option<Number>,
-    /// Multiplier on downscaling decisions (deprecated; use downscaling_factor).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub downscale_smoothing_factor: Option<Number>,
-    /// Multiplier on upscaling decisions (Ray 2.10+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub upscaling_factor: Option<Number>,
-    /// Multiplier on downscaling decisions (Ray 2.10+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub downscaling_factor: Option<Number>,
-    /// Seconds to wait before scaling down. Default: 600.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub downscale_delay_s: Option<Number>,
-    /// Seconds to wait before scaling from 1 to 0 replicas (Ray 2.50+). Default: downscale_delay_s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub downscale_to_zero_delay_s: Option<Number>,
-    /// Seconds to wait before scaling up. Default: 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub upscale_delay_s: Option<Number>,
-    /// How replica metrics are aggregated: `mean`, `max` or `min` (Ray 2.51+). Default: `mean`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aggregation_function: Option<AggregationFunction>,
+ray_options! {
+    /// Ray Serve autoscaling settings (`autoscaling_config`).
+    pub struct AutoscalingConfig in Autoscaling {
+        /// Minimum replicas (0 allows scale to zero). Default: 1.
+        #[schemars(range(min = 0))]
+        min_replicas: u32 => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        /// Replicas to start with; between min_replicas and max_replicas. Default: min_replicas.
+        #[schemars(range(min = 0))]
+        initial_replicas: u32 => Availability::ALWAYS,
+        /// Maximum replicas (≥ 1 and ≥ min_replicas). Default: 1 (100 with `num_replicas = "auto"`).
+        #[schemars(range(min = 1))]
+        max_replicas: u32 => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        /// Target ongoing requests per replica (Ray 2.10+). Default: 2 (1 before Ray 2.32).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        target_ongoing_requests: Number => Availability::since(2, 10).defaults(&[(v(2, 10), "1"), (v(2, 32), "2")]),
+        /// DEPRECATED. Ray ≤ 2.32 name of `target_ongoing_requests`; removed in Ray 2.33, which silently ignores it. Default: 1 (2 in Ray 2.32).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        target_num_ongoing_requests_per_replica: Number => Availability::ALWAYS.until(2, 32).replaced_by("target_ongoing_requests").defaults(&[(v(2, 0), "1"), (v(2, 32), "2")]),
+        /// Seconds between replica metric reports. Default: 10.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        metrics_interval_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "10")]),
+        /// Seconds of metrics averaged for a decision. Default: 30.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        look_back_period_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "30")]),
+        /// Multiplier on scaling decisions (deprecated in favour of upscaling_factor/downscaling_factor). Default: 1.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        smoothing_factor: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        /// Multiplier on upscaling decisions (Ray 2.7+; deprecated, use upscaling_factor).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        upscale_smoothing_factor: Number => Availability::since(2, 7),
+        /// Multiplier on downscaling decisions (Ray 2.7+; deprecated, use downscaling_factor).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        downscale_smoothing_factor: Number => Availability::since(2, 7),
+        /// Multiplier on upscaling decisions (Ray 2.10+).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        upscaling_factor: Number => Availability::since(2, 10),
+        /// Multiplier on downscaling decisions (Ray 2.10+).
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        downscaling_factor: Number => Availability::since(2, 10),
+        /// Seconds to wait before scaling down. Default: 600.
+        #[schemars(range(min = 0))]
+        downscale_delay_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "600")]),
+        /// Seconds to wait before scaling from 1 to 0 replicas (Ray 2.50+). Default: downscale_delay_s.
+        #[schemars(range(min = 0))]
+        downscale_to_zero_delay_s: Number => Availability::since(2, 50),
+        /// Seconds to wait before scaling up. Default: 30.
+        #[schemars(range(min = 0))]
+        upscale_delay_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "30")]),
+        /// How replica metrics are aggregated: `mean`, `max` or `min` (Ray 2.51+). Default: `mean`.
+        aggregation_function: AggregationFunction => Availability::since(2, 51).defaults(&[(v(2, 51), "mean")]),
+    }
 }
 
 /// Autoscaling metric aggregation.
@@ -385,22 +345,78 @@ pub enum AggregationFunction {
     Min,
 }
 
-/// `serve.batch` options of one runner method.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BatchOptions {
-    /// Largest batch passed to the method (an integer ≥ 1). Default: 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub max_batch_size: Option<u32>,
-    /// Seconds to wait for a batch to fill after its first request (≥ 0). Default: 0.01 (0.0 before Ray 2.49).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub batch_wait_timeout_s: Option<Number>,
-    /// Batches processed concurrently per replica (an integer ≥ 1; Ray 2.48+). Default: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub max_concurrent_batches: Option<u32>,
+ray_options! {
+    /// `serve.batch` options of one runner method.
+    pub struct BatchOptions in Batching {
+        /// Largest batch passed to the method (an integer ≥ 1). Default: 10.
+        #[schemars(range(min = 1))]
+        max_batch_size: u32 => Availability::ALWAYS.defaults(&[(v(2, 0), "10")]),
+        /// Seconds to wait for a batch to fill after its first request (≥ 0). Default: 0.01 (0.0 before Ray 2.49).
+        #[schemars(range(min = 0))]
+        batch_wait_timeout_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "0.0"), (v(2, 49), "0.01")]),
+        /// Batches processed concurrently per replica (an integer ≥ 1; Ray 2.48+). Default: 1.
+        #[schemars(range(min = 1))]
+        max_concurrent_batches: u32 => Availability::since(2, 48).defaults(&[(v(2, 48), "1")]),
+    }
+}
+
+/// Every option table, for the version rules and the docs.
+pub const OPTION_TABLES: &[&[RayOption]] = &[
+    RaySection::OPTIONS,
+    HttpOptions::OPTIONS,
+    LoggingConfig::OPTIONS,
+    ApplicationSection::OPTIONS,
+    DeploymentOptions::OPTIONS,
+    RayActorOptions::OPTIONS,
+    AutoscalingConfig::OPTIONS,
+    BatchOptions::OPTIONS,
+];
+
+/// The README's "Ray options by version" table, generated from the option
+/// tables (a test keeps the README in sync).
+pub fn options_markdown() -> String {
+    let mut out = String::from(
+        "| Table | Option | Ray releases | Replaced by | Default (from release) |\n|---|---|---|---|---|\n",
+    );
+    for option in OPTION_TABLES.iter().flat_map(|t| t.iter()) {
+        let a = option.availability;
+        if a.bentoray_only {
+            continue;
+        }
+        let releases = match (a.since, a.until) {
+            (since, None) if since <= super::ray::OLDEST_RAY => "all".to_string(),
+            (since, None) => format!("{since}+"),
+            (since, Some(last)) if since <= super::ray::OLDEST_RAY => format!("≤ {last}"),
+            (since, Some(last)) => format!("{since}–{last}"),
+        };
+        let defaults: Vec<String> = a
+            .defaults
+            .iter()
+            .map(|(from, d)| {
+                if *from <= super::ray::OLDEST_RAY || *from == a.since {
+                    format!("`{d}`")
+                } else {
+                    format!("`{d}` ({from}+)")
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {releases} | {} | {} |\n",
+            option.table.place().split(" (").next().unwrap_or_default(),
+            option.key,
+            a.replaced_by.map(|r| format!("`{r}`")).unwrap_or_default(),
+            defaults.join(", ")
+        ));
+    }
+    out
+}
+
+/// Finds an option's row by table and key.
+pub fn find_option(table: OptionTable, key: &str) -> Option<&'static RayOption> {
+    OPTION_TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|o| o.table == table && o.key == key)
 }
 
 /// The JSON Schema (draft-07) of the spec, as committed in
