@@ -37,9 +37,12 @@ pub fn check(
         versions::check(root, target, diags);
         batch_capacity(root, bento, target, diags);
     }
-    route_prefix_rules(root, diags);
+    route_prefix_rules(root, version.unwrap_or(NEWEST_RAY), diags);
     import_path_rule(root, diags);
-    external_scaler_rule(root, diags);
+    // Before 2.53 the flag does not exist (BR312 reports it), so it cannot conflict.
+    if version.is_some_and(|t| t >= v(2, 53)) {
+        external_scaler_rule(root, diags);
+    }
     version
 }
 
@@ -165,51 +168,61 @@ fn autoscaling_rules(table: &Node, diags: &mut Vec<Diagnostic>) {
             .help("remove `num_replicas` (autoscaling decides the count), or set `num_replicas = \"auto\"`"),
         );
     }
-    let auto = &autoscaling.value;
-    let min = int(auto.entry("min_replicas"));
-    let initial = int(auto.entry("initial_replicas"));
-    let max = int(auto.entry("max_replicas"));
-    // Ray's defaults when a bound is unset: min 1, max 1 (or 100 with "auto";
-    // only explicit values are compared, to avoid false errors).
-    let mut bound_error = |entry: &Entry, message: String| {
+    // Unset bounds take Ray's defaults: min 1 and max 1, or, with
+    // `num_replicas = "auto"`, AutoscalingConfig.default() (min 1, max 100).
+    let is_auto = table.get("num_replicas").and_then(Node::as_str) == Some("auto");
+    let config = &autoscaling.value;
+    let bound = |key: &str, default: Option<i64>| match int(config.entry(key)) {
+        Some((n, e)) => Some((n, Some(e))),
+        None => default.map(|d| (d, None)),
+    };
+    let min = bound("min_replicas", Some(1));
+    let initial = bound("initial_replicas", None);
+    let max = bound("max_replicas", Some(if is_auto { 100 } else { 1 }));
+    let show = |key: &str, (n, e): (i64, Option<&Entry>)| match e {
+        Some(_) => format!("{key} ({n})"),
+        None => format!("{key} (default {n})"),
+    };
+    let mut out_of_order = |low: (i64, Option<&Entry>),
+                            high: (i64, Option<&Entry>),
+                            low_key: &str,
+                            high_key: &str| {
+        if high.0 >= low.0 {
+            return;
+        }
+        // Point at whichever bound the user wrote (prefer the higher one).
+        let Some(entry) = high.1.or(low.1) else {
+            return;
+        };
         diags.push(
-            Diagnostic::new(&rules::AUTOSCALING_BOUNDS, message)
-                .at(entry.value.span.clone())
-                .label("out of order")
-                .help("Ray Serve requires min_replicas ≤ initial_replicas ≤ max_replicas"),
+            Diagnostic::new(
+                &rules::AUTOSCALING_BOUNDS,
+                format!("{} must be ≥ {}", show(high_key, high), show(low_key, low)),
+            )
+            .at(entry.value.span.clone())
+            .label("out of order")
+            .help("Ray Serve requires min_replicas ≤ initial_replicas ≤ max_replicas; unset bounds default to min 1 and max 1 (100 with num_replicas = \"auto\")"),
         );
     };
-    if let (Some((lo, _)), Some((hi, hi_entry))) = (min, max)
-        && hi < lo
-    {
-        bound_error(
-            hi_entry,
-            format!("max_replicas ({hi}) must be ≥ min_replicas ({lo})"),
-        );
+    if let (Some(lo), Some(hi)) = (min, max) {
+        out_of_order(lo, hi, "min_replicas", "max_replicas");
     }
-    if let (Some((lo, _)), Some((init, init_entry))) = (min, initial)
-        && init < lo
-    {
-        bound_error(
-            init_entry,
-            format!("initial_replicas ({init}) must be ≥ min_replicas ({lo})"),
-        );
+    if let (Some(lo), Some(init)) = (min, initial) {
+        out_of_order(lo, init, "min_replicas", "initial_replicas");
     }
-    if let (Some((init, init_entry)), Some((hi, _))) = (initial, max)
-        && init > hi
-    {
-        bound_error(
-            init_entry,
-            format!("initial_replicas ({init}) must be ≤ max_replicas ({hi})"),
-        );
+    if let (Some(init), Some(hi)) = (initial, max) {
+        out_of_order(init, hi, "initial_replicas", "max_replicas");
     }
 }
 
-/// Ray Serve's `validate_route_prefix` (2.39+): starts with `/`, no
-/// trailing `/` unless exactly `/`, no `{` or `}`.
-pub fn route_prefix_problem(prefix: &str) -> Option<&'static str> {
+/// Ray Serve's route prefix check for the target: from 2.39
+/// `validate_route_prefix` (starts with `/`, no trailing `/` unless exactly
+/// `/`, no `{` or `}`); before, only the leading `/`.
+pub fn route_prefix_problem(prefix: &str, target: RayVersion) -> Option<&'static str> {
     if !prefix.starts_with('/') {
         Some("must start with `/`")
+    } else if target < v(2, 39) {
+        None
     } else if prefix.len() > 1 && prefix.ends_with('/') {
         Some("must not end with `/` (unless it is exactly `/`)")
     } else if prefix.contains(['{', '}']) {
@@ -219,7 +232,7 @@ pub fn route_prefix_problem(prefix: &str) -> Option<&'static str> {
     }
 }
 
-fn route_prefix_rules(root: &Node, diags: &mut Vec<Diagnostic>) {
+fn route_prefix_rules(root: &Node, target: RayVersion, diags: &mut Vec<Diagnostic>) {
     let app = root
         .get("application")
         .and_then(|a| a.entry("route_prefix"));
@@ -228,7 +241,7 @@ fn route_prefix_rules(root: &Node, diags: &mut Vec<Diagnostic>) {
         let Some(prefix) = entry.value.as_str() else {
             continue;
         };
-        if let Some(problem) = route_prefix_problem(prefix) {
+        if let Some(problem) = route_prefix_problem(prefix, target) {
             let fixed = format!("/{}", prefix.trim_matches('/').replace(['{', '}'], ""));
             diags.push(
                 Diagnostic::new(

@@ -107,7 +107,7 @@ rules! {
         doc "bentoray names the deployments exactly as `bentoml.ray.deployment` does (`bento-svc-<service>`, `bento-runner-<runner>`) so that the serve config overrides apply; with BentoML a `name` key fails with \"got multiple values for keyword argument 'name'\". Remove it.";
     ROUTE_PREFIX = "BR306" "route-prefix" Error "route_prefix"
         summary "The route prefix has a form Ray Serve rejects."
-        doc "Ray Serve (2.39+) requires a route prefix that starts with `/`, has no trailing `/` unless it is exactly `/`, and contains no `{` or `}`.";
+        doc "Ray Serve requires a route prefix that starts with `/`; from Ray 2.39 it also must not end with `/` (unless it is exactly `/`) nor contain `{` or `}`. bentoray applies the target release's rule.";
     ROUTE_PREFIX_LOWERED = "BR307" "route-prefix-lowered" Note "service_route_prefix"
         summary "`route_prefix` in `[service]` is moved to the application."
         doc "BentoML's docs put `route_prefix` in the service deployment config, but Ray Serve deprecated the deployment-level field in 2.7 and removed it in 2.39. bentoray writes it as the application's `route_prefix`, which works on every Ray release; move it to `[application]` to silence this note.";
