@@ -98,6 +98,9 @@ pub struct Availability {
     pub replaced_by: Option<&'static str>,
     /// `(from release, default)`: the default that applies from each release on.
     pub defaults: &'static [(RayVersion, &'static str)],
+    /// Whether Ray's schema accepts `null` for it (bentoray never emits
+    /// `null`: TOML has none, and unset options are omitted).
+    pub nullable: bool,
     /// Whether the option is bentoray's own rather than Ray's.
     pub bentoray_only: bool,
 }
@@ -112,8 +115,15 @@ impl Availability {
             until: None,
             replaced_by: None,
             defaults: &[],
+            nullable: false,
             bentoray_only: false,
         }
+    }
+
+    /// Ray's schema accepts `null` for this option.
+    pub const fn nullable(mut self) -> Availability {
+        self.nullable = true;
+        self
     }
 
     /// Last release that has the option.

@@ -68,7 +68,7 @@ ray_options! {
         /// HTTP proxy options. They only take effect when Serve first starts on a cluster.
         http_options: HttpOptions => Availability::ALWAYS,
         /// Cluster-wide logging options for Ray Serve (Ray 2.9+).
-        logging_config: LoggingConfig => Availability::since(2, 9),
+        logging_config: LoggingConfig => Availability::since(2, 9).nullable(),
     }
 }
 
@@ -143,7 +143,7 @@ ray_options! {
         #[schemars(length(min = 1))]
         name: String => Availability::ALWAYS,
         /// HTTP route prefix of the application: starts with `/`, no trailing `/` (unless exactly `/`), no `{` or `}`. Default: `/`.
-        route_prefix: String => Availability::ALWAYS.defaults(&[(v(2, 0), "/")]),
+        route_prefix: String => Availability::ALWAYS.defaults(&[(v(2, 0), "/")]).nullable(),
         /// `<module>:<variable>` of the generated entrypoint; bentoray writes `<module>.py` exposing `<variable>`. Default: `bento_ray:app`.
         import_path: String => Availability::ALWAYS,
         /// Ray runtime environment of the application (`working_dir` must be a URI such as `s3://…`, `https://…zip` or, from Ray 2.60, `local:///abs/dir`).
@@ -151,7 +151,7 @@ ray_options! {
         /// Arguments passed to the application builder (Ray 2.5+).
         args: Table => Availability::since(2, 5),
         /// Logging options for this application (Ray 2.9+).
-        logging_config: LoggingConfig => Availability::since(2, 9),
+        logging_config: LoggingConfig => Availability::since(2, 9).nullable(),
         /// Let an external scaler set replica counts (Ray 2.53+); no deployment may autoscale then. Default: false.
         external_scaler_enabled: bool => Availability::since(2, 53).defaults(&[(v(2, 53), "false")]),
     }
@@ -176,7 +176,7 @@ ray_options! {
     /// Ray Serve deployment options (`serve.deployment` arguments / `deployments[]` entries).
     pub struct DeploymentOptions in Deployment {
         /// Number of replicas: an integer ≥ 1, or `"auto"` (Ray 2.10+) to autoscale with Ray's default autoscaling config merged with `autoscaling_config`. Not allowed as an integer together with `autoscaling_config`. Default: 1.
-        num_replicas: NumReplicas => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        num_replicas: NumReplicas => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]).nullable(),
         /// Maximum number of requests a replica handles at once (Ray 2.10+). Default: 5 (100 before Ray 2.32).
         #[schemars(range(min = 1))]
         max_ongoing_requests: u32 => Availability::since(2, 10).defaults(&[(v(2, 10), "100"), (v(2, 32), "5")]),
@@ -187,9 +187,9 @@ ray_options! {
         #[schemars(range(min = -1), extend("not" = {"const": 0}))]
         max_queued_requests: i64 => Availability::since(2, 10).defaults(&[(v(2, 10), "-1")]),
         /// Arbitrary JSON-serializable config passed to the deployment's `reconfigure()`.
-        user_config: Table => Availability::ALWAYS,
+        user_config: Table => Availability::ALWAYS.nullable(),
         /// Autoscaling settings. Requires `num_replicas` to be unset or `"auto"`.
-        autoscaling_config: AutoscalingConfig => Availability::ALWAYS,
+        autoscaling_config: AutoscalingConfig => Availability::ALWAYS.nullable(),
         /// Seconds to wait for in-flight requests to drain before a replica shuts down. Default: 2.
         #[schemars(range(min = 0))]
         graceful_shutdown_wait_loop_s: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "2")]),
@@ -221,7 +221,7 @@ ray_options! {
         #[schemars(range(min = 0, max = 100))]
         max_surge_percent: u32 => Availability::since(2, 60).defaults(&[(v(2, 60), "0")]),
         /// Only in `[service]`, as in BentoML's docs: written as the application's `route_prefix` (Ray Serve deprecated the deployment-level field in 2.7 and removed it in 2.39).
-        route_prefix: String => Availability::ALWAYS.until(2, 38).replaced_by("[application] route_prefix"),
+        route_prefix: String => Availability::ALWAYS.until(2, 38).replaced_by("[application] route_prefix").nullable(),
     }
 }
 
@@ -256,13 +256,13 @@ ray_options! {
     pub struct RayActorOptions in ActorOptions {
         /// CPUs reserved per replica (at most 4 decimal places). Default: 1.
         #[schemars(range(min = 0))]
-        num_cpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]),
+        num_cpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "1")]).nullable(),
         /// GPUs reserved per replica (at most 4 decimal places). Default: 0.
         #[schemars(range(min = 0))]
-        num_gpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "0")]),
+        num_gpus: Number => Availability::ALWAYS.defaults(&[(v(2, 0), "0")]).nullable(),
         /// Heap memory reserved per replica, in bytes.
         #[schemars(range(min = 0))]
-        memory: Number => Availability::ALWAYS,
+        memory: Number => Availability::ALWAYS.nullable(),
         /// DEPRECATED. Object store memory reserved per replica; removed in Ray 2.30, which silently ignores it in configs.
         #[schemars(range(min = 0))]
         object_store_memory: Number => Availability::ALWAYS.until(2, 24),
@@ -270,7 +270,7 @@ ray_options! {
         #[schemars(schema_with = "resources_schema")]
         resources: IndexMap<String, Number> => Availability::ALWAYS,
         /// Required accelerator type, e.g. `A100`.
-        accelerator_type: String => Availability::ALWAYS,
+        accelerator_type: String => Availability::ALWAYS.nullable(),
         /// Ray runtime environment of each replica, merged with the application's.
         runtime_env: Table => Availability::ALWAYS,
     }
@@ -376,7 +376,7 @@ pub const OPTION_TABLES: &[&[RayOption]] = &[
 /// tables (a test keeps the README in sync).
 pub fn options_markdown() -> String {
     let mut out = String::from(
-        "| Table | Option | Ray releases | Replaced by | Default (from release) |\n|---|---|---|---|---|\n",
+        "| Table | Option | Ray releases | Replaced by | Default (from release) | Ray accepts null |\n|---|---|---|---|---|---|\n",
     );
     for option in OPTION_TABLES.iter().flat_map(|t| t.iter()) {
         let a = option.availability;
@@ -401,11 +401,12 @@ pub fn options_markdown() -> String {
             })
             .collect();
         out.push_str(&format!(
-            "| {} | `{}` | {releases} | {} | {} |\n",
+            "| {} | `{}` | {releases} | {} | {} | {} |\n",
             option.table.place().split(" (").next().unwrap_or_default(),
             option.key,
             a.replaced_by.map(|r| format!("`{r}`")).unwrap_or_default(),
-            defaults.join(", ")
+            defaults.join(", "),
+            if a.nullable { "yes" } else { "" }
         ));
     }
     out
