@@ -22,17 +22,33 @@ pub struct OutputFile {
 
 /// Every file `bentoray build` writes for a plan.
 pub fn files(plan: &Plan) -> Vec<OutputFile> {
+    let python = python::render(plan);
+    let hash = entrypoint_hash(&python);
     vec![
         OutputFile {
             name: "serve.yaml".into(),
-            contents: serve_yaml::render(plan),
+            contents: serve_yaml::render(plan, &hash),
         },
         OutputFile {
             name: format!("{}.py", plan.entrypoint.module),
-            contents: python::render(plan),
+            contents: python,
         },
     ]
 }
+
+/// SHA-256 of the entrypoint, written into serve.yaml's runtime_env: Ray
+/// does not redeploy when only code under the working_dir changes, so a
+/// rebuilt entrypoint must change the config to force new replicas.
+pub fn entrypoint_hash(python: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(python.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The environment variable that carries [`entrypoint_hash`].
+pub const HASH_ENV_VAR: &str = "BENTORAY_ENTRYPOINT_SHA256";
 
 /// The first line of every generated file (after the comment marker). The
 /// spec name is quoted and escaped so it cannot break out of the comment.

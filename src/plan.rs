@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::check::{Checked, RayVersion};
-use crate::spec::types::{DeploymentOptions, ProxyLocation};
+use crate::spec::types::{BentoSerialization, DeploymentOptions, EntrypointKind, ProxyLocation};
 
 pub const DEFAULT_IMPORT_PATH: &str = "bento_ray:app";
 
@@ -61,17 +61,39 @@ pub struct Deployment {
     pub options: Map<String, Value>,
 }
 
-/// What the Python entrypoint passes to `bentoml.ray.deployment`.
+/// What the Python entrypoint needs: for `bentoml` mode the arguments of
+/// `bentoml.ray.deployment`; for `native` mode also every runner's methods.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entrypoint {
+    pub kind: EntrypointKind,
     /// File stem of the module (`bento_ray` → `bento_ray.py`).
     pub module: String,
     /// Variable holding the application (`app`).
     pub variable: String,
+    pub bento_serialization: BentoSerialization,
+    /// The Service name; the ingress deployment is `bento-svc-<service_name>`.
+    pub service_name: String,
+    /// Every runner of the bento, in bento order.
+    pub runners: Vec<RunnerPlan>,
     pub service_deployment_config: Map<String, Value>,
     pub runners_deployment_config_map: IndexMap<String, Map<String, Value>>,
     pub enable_batching: bool,
     pub batching_config: IndexMap<String, IndexMap<String, Map<String, Value>>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerPlan {
+    pub name: String,
+    /// `None` when the bento's metadata does not say (custom runnables):
+    /// the native entrypoint then takes them from the runner at start-up.
+    pub methods: Option<Vec<MethodPlan>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodPlan {
+    pub name: String,
+    pub batchable: bool,
+    pub batch_dim: (i64, i64),
 }
 
 fn to_map<T: Serialize>(value: &T) -> Map<String, Value> {
@@ -187,8 +209,27 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             },
         },
         entrypoint: Entrypoint {
+            kind: spec.entrypoint,
             module,
             variable,
+            bento_serialization: spec.bento_serialization,
+            service_name: bento.service_name.clone(),
+            runners: bento
+                .runners
+                .iter()
+                .map(|r| RunnerPlan {
+                    name: r.name.clone(),
+                    methods: r.methods.as_ref().map(|ms| {
+                        ms.iter()
+                            .map(|m| MethodPlan {
+                                name: m.name.clone(),
+                                batchable: m.batchable,
+                                batch_dim: m.batch_dim,
+                            })
+                            .collect()
+                    }),
+                })
+                .collect(),
             service_deployment_config: service_options,
             runners_deployment_config_map: runner_options,
             enable_batching: spec.enable_batching,

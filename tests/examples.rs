@@ -6,9 +6,16 @@ mod common;
 
 use std::process::Command;
 
-use common::{bentoray, files_for, plan_for, python3, root};
+use bentoray::spec::types::EntrypointKind;
+use common::{bentoray, files_for, plan_for, python3, root, ruff};
 
-const EXAMPLES: &[&str] = &["tag_only", "scaling", "batching", "two_runners"];
+const EXAMPLES: &[&str] = &[
+    "tag_only",
+    "scaling",
+    "batching",
+    "two_runners",
+    "bentoml_mode",
+];
 
 fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -90,11 +97,17 @@ fn emitted_yaml_round_trips_to_the_plan() {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
         let files = bentoray::emit::files(&plan);
+        let hash = bentoray::emit::entrypoint_hash(&files[1].contents);
         let parsed: serde_json::Value = serde_norway::from_str(&files[0].contents).unwrap();
         assert_eq!(
             parsed,
-            bentoray::emit::serve_yaml::to_value(&plan),
+            bentoray::emit::serve_yaml::to_value(&plan, &hash),
             "{example}"
+        );
+        assert_eq!(
+            parsed["applications"][0]["runtime_env"]["env_vars"][bentoray::emit::HASH_ENV_VAR],
+            hash.as_str(),
+            "{example}: serve.yaml carries the entrypoint's hash so a rebuilt entrypoint redeploys"
         );
         assert!(
             !files[0].contents.contains("null"),
@@ -103,13 +116,14 @@ fn emitted_yaml_round_trips_to_the_plan() {
     }
 }
 
-/// The entrypoint is valid Python whose call passes exactly the plan's
-/// values (checked by evaluating each keyword argument as a literal).
+/// The entrypoint is valid Python (and passes ruff) whose literals are
+/// exactly the plan's values.
 #[test]
 fn emitted_python_is_valid_and_passes_the_plan() {
     let Some(python) = python3("emitted_python_is_valid_and_passes_the_plan") else {
         return;
     };
+    let ruff = ruff("emitted_python_is_valid_and_passes_the_plan");
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
@@ -117,30 +131,141 @@ fn emitted_python_is_valid_and_passes_the_plan() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(&files[1].name);
         std::fs::write(&path, &files[1].contents).unwrap();
-        let args = python_call_arguments(python, &path);
+        if let Some(ruff) = &ruff {
+            let out = Command::new(ruff)
+                .args(["check", "--no-cache", "--quiet"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{example}: ruff rejects the entrypoint:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let e = &plan.entrypoint;
-        assert_eq!(
-            args["target"],
-            serde_json::json!(plan.bento_tag),
-            "{example}"
-        );
-        assert_eq!(
-            args["service_deployment_config"],
-            serde_json::json!(e.service_deployment_config)
-        );
-        assert_eq!(
-            args["runners_deployment_config_map"],
-            serde_json::json!(e.runners_deployment_config_map)
-        );
-        assert_eq!(
-            args["enable_batching"],
-            serde_json::json!(e.enable_batching)
-        );
-        assert_eq!(
-            args["batching_config"],
-            serde_json::json!(e.batching_config)
-        );
+        match e.kind {
+            EntrypointKind::Bentoml => {
+                let args = python_call_arguments(python, &path);
+                assert_eq!(
+                    args["target"],
+                    serde_json::json!(plan.bento_tag),
+                    "{example}"
+                );
+                assert_eq!(
+                    args["service_deployment_config"],
+                    serde_json::json!(e.service_deployment_config)
+                );
+                assert_eq!(
+                    args["runners_deployment_config_map"],
+                    serde_json::json!(e.runners_deployment_config_map)
+                );
+                assert_eq!(
+                    args["enable_batching"],
+                    serde_json::json!(e.enable_batching)
+                );
+                assert_eq!(
+                    args["batching_config"],
+                    serde_json::json!(e.batching_config)
+                );
+            }
+            EntrypointKind::Native => {
+                let data = native_data(python, &path);
+                assert_eq!(
+                    data["BENTO_TAG"],
+                    serde_json::json!(plan.bento_tag),
+                    "{example}"
+                );
+                assert_eq!(data["SERVICE_NAME"], serde_json::json!(e.service_name));
+                assert_eq!(
+                    data["ENABLE_BATCHING"],
+                    serde_json::json!(e.enable_batching)
+                );
+                assert_eq!(
+                    data["INGRESS_OPTIONS"],
+                    serde_json::json!(e.service_deployment_config)
+                );
+                let runners = data["RUNNERS"].as_object().unwrap();
+                let names: Vec<&String> = runners.keys().collect();
+                let expected: Vec<&String> = e.runners.iter().map(|r| &r.name).collect();
+                assert_eq!(names, expected, "{example}: every runner, in bento order");
+                for r in &e.runners {
+                    let got = &runners[&r.name];
+                    let options = e
+                        .runners_deployment_config_map
+                        .get(&r.name)
+                        .cloned()
+                        .unwrap_or_default();
+                    assert_eq!(
+                        got["options"],
+                        serde_json::json!(options),
+                        "{example} {}",
+                        r.name
+                    );
+                    let batching = e.batching_config.get(&r.name).cloned().unwrap_or_default();
+                    assert_eq!(
+                        got["batching"],
+                        serde_json::json!(batching),
+                        "{example} {}",
+                        r.name
+                    );
+                    match &r.methods {
+                        None => assert!(got["methods"].is_null()),
+                        Some(ms) => {
+                            for m in ms {
+                                assert_eq!(got["methods"][&m.name]["batchable"], m.batchable);
+                                assert_eq!(
+                                    got["methods"][&m.name]["batch_dim"],
+                                    serde_json::json!([m.batch_dim.0, m.batch_dim.1])
+                                );
+                            }
+                        }
+                    }
+                }
+                assert!(
+                    !files[1].contents.contains("ray.serve._private"),
+                    "{example}: the native entrypoint must use public Ray Serve APIs only"
+                );
+            }
+        }
     }
+}
+
+/// Compiles a native entrypoint and returns its generated data section
+/// (every top-level assignment of a literal) as JSON, without importing it.
+pub fn native_data(python: &str, path: &std::path::Path) -> serde_json::Value {
+    let script = r#"
+import ast, json, py_compile, sys
+path = sys.argv[1]
+py_compile.compile(path, doraise=True)
+tree = ast.parse(open(path, encoding="utf-8").read())
+out = {}
+for node in tree.body:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        try:
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            pass
+for node in ast.walk(tree):
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        assert not any(n.startswith("ray.serve._private") for n in names), names
+print(json.dumps(out))
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python rejected {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Compiles the module and returns the literal arguments of its

@@ -26,20 +26,20 @@ const HOSTILE: &[&str] = &[
 fn hostile_spec() -> (tempfile::TempDir, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let store = root().join("examples/bentoml");
-    let mut user_config = serde_json::Map::new();
+    let mut hostile_table = serde_json::Map::new();
     let mut toml = String::new();
     toml.push_str(&format!(
-        "bento = \"iris_classifier:latest\"\nbentoml_home = {}\n\n[application]\nruntime_env = {{ env_vars = {{ X = {} }} }}\n\n[runners.iris_clf.user_config]\n",
+        "bento = \"iris_classifier:latest\"\nbentoml_home = {}\n\n[application]\nruntime_env = {{ env_vars = {{ X = {} }} }}\n\n[runners.iris_clf.ray_actor_options.runtime_env]\n",
         toml_str(store.to_str().unwrap()),
         toml_str(HOSTILE[0])
     ));
     for (i, s) in HOSTILE.iter().enumerate() {
         let key = format!("{s}{i}");
         toml.push_str(&format!("{} = {}\n", toml_str(&key), toml_str(s)));
-        user_config.insert(key, serde_json::Value::String(s.to_string()));
+        hostile_table.insert(key, serde_json::Value::String(s.to_string()));
     }
     std::fs::write(dir.path().join("bentoray.toml"), toml).unwrap();
-    (dir, serde_json::Value::Object(user_config))
+    (dir, serde_json::Value::Object(hostile_table))
 }
 
 /// A TOML basic string (JSON's escapes are a subset of TOML's).
@@ -49,7 +49,7 @@ fn toml_str(s: &str) -> String {
 
 #[test]
 fn hostile_strings_round_trip_through_yaml() {
-    let (dir, user_config) = hostile_spec();
+    let (dir, hostile_table) = hostile_spec();
     let out = bentoray(&["build", "-o", "out"], dir.path());
     assert!(
         out.status.success(),
@@ -61,7 +61,10 @@ fn hostile_strings_round_trip_through_yaml() {
     let app = &parsed["applications"][0];
     assert_eq!(app["runtime_env"]["env_vars"]["X"], HOSTILE[0]);
     assert_eq!(app["deployments"][0]["name"], "bento-runner-iris_clf");
-    assert_eq!(app["deployments"][0]["user_config"], user_config);
+    assert_eq!(
+        app["deployments"][0]["ray_actor_options"]["runtime_env"],
+        hostile_table
+    );
     // Exactly one document, one application, one deployment.
     assert_eq!(parsed.as_object().unwrap().len(), 1);
     assert_eq!(app["deployments"].as_array().unwrap().len(), 1);
@@ -72,7 +75,7 @@ fn hostile_strings_round_trip_through_python() {
     let Some(python) = python3("hostile_strings_round_trip_through_python") else {
         return;
     };
-    let (dir, user_config) = hostile_spec();
+    let (dir, hostile_table) = hostile_spec();
     let out = bentoray(&["build", "-o", "out"], dir.path());
     assert!(
         out.status.success(),
@@ -82,14 +85,80 @@ fn hostile_strings_round_trip_through_python() {
     let py = dir.path().join("out/bento_ray.py");
     let text = std::fs::read_to_string(&py).unwrap();
     assert!(text.is_ascii(), "generated Python must be plain ASCII");
-    // Parse with Python's own parser and evaluate the literals: the module
-    // holds one import, one constant and one call, whatever the input.
+    // Everything after the data section is bentoray's fixed runtime, byte
+    // for byte, whatever the input.
+    let runtime = include_str!("../src/emit/native_runtime.py").trim_start_matches('\n');
+    let (_, after) = text
+        .split_once("# ---- runtime (the same for every bento) ----\n")
+        .expect("runtime marker");
+    assert!(
+        after.starts_with(runtime),
+        "the runtime part differs from native_runtime.py"
+    );
+    // Parse with Python's own parser: before the runtime there is only the
+    // docstring and assignments of literals; evaluate them.
+    let script = r##"
+import ast, json, sys
+source = open(sys.argv[1], encoding="utf-8").read()
+marker = source.index("# ---- runtime")
+cut = source.count("\n", 0, marker) + 1
+tree = ast.parse(source)
+data = {}
+for node in tree.body:
+    if node.lineno >= cut:
+        break
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        continue  # the docstring
+    assert isinstance(node, ast.Assign), ast.dump(node)
+    data[node.targets[0].id] = ast.literal_eval(node.value)
+print(json.dumps(data))
+"##;
+    let o = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&py)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        data["RUNNERS"]["iris_clf"]["options"]["ray_actor_options"]["runtime_env"],
+        hostile_table
+    );
+    assert!(text.ends_with("\napp = _build_application()\n"));
+}
+
+#[test]
+fn hostile_strings_round_trip_through_python_bentoml_mode() {
+    let Some(python) = python3("hostile_strings_round_trip_through_python_bentoml_mode") else {
+        return;
+    };
+    let (dir, hostile_table) = hostile_spec();
+    let spec = dir.path().join("bentoray.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    // Top-level keys must come before the first table.
+    let text = text.replacen(
+        "\n\n[application]",
+        "\nentrypoint = \"bentoml\"\n\n[ray]\nversion = \"2.7\"\n\n[application]",
+        1,
+    );
+    std::fs::write(&spec, text).unwrap();
+    let out = bentoray(&["build", "-o", "out"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let py = dir.path().join("out/bento_ray.py");
+    assert!(std::fs::read_to_string(&py).unwrap().is_ascii());
+    // The module holds a docstring, two imports, one constant and one call,
+    // whatever the input.
     let script = r#"
 import ast, json, sys
 tree = ast.parse(open(sys.argv[1], encoding="utf-8").read())
 kinds = [type(n).__name__ for n in tree.body]
-assert kinds == ["Expr", "Import", "Assign", "Assign"], kinds
-call = tree.body[3].value
+assert kinds == ["Expr", "Import", "Import", "Assign", "Assign"], kinds
+call = tree.body[4].value
 print(json.dumps({kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}))
 "#;
     let o = std::process::Command::new(python)
@@ -101,8 +170,8 @@ print(json.dumps({kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}))
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let args: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
-        args["runners_deployment_config_map"]["iris_clf"]["user_config"],
-        user_config
+        args["runners_deployment_config_map"]["iris_clf"]["ray_actor_options"]["runtime_env"],
+        hostile_table
     );
 }
 

@@ -23,6 +23,7 @@ pub fn check(
     for table in versions::option_tables(root) {
         match table.table {
             OptionTable::Deployment => {
+                user_config_rule(table.node, diags);
                 autoscaling_rules(table.node, diags);
                 placement_rules(table.node, diags);
                 if let Some(target) = version {
@@ -36,6 +37,7 @@ pub fn check(
     if let Some(target) = version {
         versions::check(root, target, diags);
         batch_capacity(root, bento, target, diags);
+        bentoml_entrypoint_rules(root, bento, target, diags);
     }
     route_prefix_rules(root, version.unwrap_or(NEWEST_RAY), diags);
     import_path_rule(root, diags);
@@ -298,6 +300,27 @@ const PYTHON_KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
+/// Names the generated entrypoint defines or imports; the application
+/// variable must not rebind them.
+const RESERVED_NAMES: &[&str] = &[
+    "BENTO_TAG",
+    "SERVICE_NAME",
+    "LOAD_FROM_LOCAL_STORE",
+    "ENABLE_BATCHING",
+    "INGRESS_OPTIONS",
+    "RUNNERS",
+    "asyncio",
+    "bentoml",
+    "functools",
+    "json",
+    "logging",
+    "os",
+    "ray",
+    "serve",
+    "starlette",
+    "typing",
+];
+
 /// Whether `s` is a plain ASCII Python identifier that is not a keyword.
 pub fn is_python_identifier(s: &str) -> bool {
     let mut chars = s.chars();
@@ -313,9 +336,12 @@ fn import_path_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
     let Some(path) = node.as_str() else {
         return;
     };
-    let ok = path
-        .split_once(':')
-        .is_some_and(|(module, var)| is_python_identifier(module) && is_python_identifier(var));
+    let ok = path.split_once(':').is_some_and(|(module, var)| {
+        is_python_identifier(module)
+            && is_python_identifier(var)
+            && !var.starts_with('_')
+            && !RESERVED_NAMES.contains(&var)
+    });
     if !ok {
         diags.push(
             Diagnostic::new(
@@ -324,7 +350,7 @@ fn import_path_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
             )
             .at(node.span.clone())
             .label("expected e.g. \"bento_ray:app\"")
-            .help("both parts must be Python identifiers without dots; bentoray writes `<module>.py` into the output directory"),
+            .help("both parts must be Python identifiers without dots, and the variable must not start with `_` or be a name the entrypoint uses (e.g. `serve`, `bentoml`); bentoray writes `<module>.py` into the output directory"),
         );
     }
 }
@@ -346,19 +372,24 @@ fn too_precise(x: f64) -> bool {
 }
 
 fn precision_rule(value: f64, entry: &Entry, what: &str, diags: &mut Vec<Diagnostic>) {
-    {
-        if too_precise(value) {
-            diags.push(
-                Diagnostic::new(
-                    &rules::RESOURCE_PRECISION,
-                    format!("{what} {value} has more than 4 decimal places"),
-                )
-                .at(entry.value.span.clone())
-                .label("precision is 0.0001")
-                .help(format!("round to 4 decimal places, e.g. {:.4}", value)),
-            );
-        }
+    if !too_precise(value) {
+        return;
     }
+    // Ray rejects non-zero amounts below 0.0001 and silently truncates others.
+    let help = if value.abs() < 0.0001 {
+        "use 0 or at least 0.0001".to_string()
+    } else {
+        format!("round to 4 decimal places ({value:.4}); Ray would silently truncate it")
+    };
+    diags.push(
+        Diagnostic::new(
+            &rules::RESOURCE_PRECISION,
+            format!("{what} {value} has more than 4 decimal places"),
+        )
+        .at(entry.value.span.clone())
+        .label("precision is 0.0001")
+        .help(help),
+    );
 }
 
 fn resource_rules(actor: &Node, diags: &mut Vec<Diagnostic>) {
@@ -677,5 +708,108 @@ fn external_scaler_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
                 .help("with an external scaler Ray forbids autoscaling: remove autoscaling from this deployment, or set `external_scaler_enabled = false`"),
             );
         }
+    }
+}
+
+/// `entrypoint = "bentoml"`: the Ray releases `bentoml.ray.deployment` runs
+/// on, and where its two known bugs will bite.
+fn bentoml_entrypoint_rules(
+    root: &Node,
+    bento: Option<&Bento>,
+    target: RayVersion,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(entry) = root.entry("entrypoint") else {
+        return;
+    };
+    if entry.value.as_str() != Some("bentoml") {
+        return;
+    }
+    // bentoml.ray imports ray.serve._private.http_util.BufferedASGISender,
+    // which exists in Ray 2.6 and 2.7 only.
+    if !(v(2, 6)..=v(2, 7)).contains(&target) {
+        let why = if target > v(2, 7) {
+            format!("it imports a private Ray class that Ray {target} no longer has (bentoml#4270)")
+        } else {
+            format!("it imports a private Ray class that Ray {target} does not have yet")
+        };
+        diags.push(
+            Diagnostic::new(
+                &rules::BENTOML_ENTRYPOINT_RAY,
+                format!("`bentoml.ray.deployment` cannot run on Ray {target}: {why}"),
+            )
+            .at(entry.value.span.clone())
+            .label("works on Ray 2.6–2.7 only")
+            .help("set `[ray] version = \"2.7\"` if the cluster runs Ray 2.6/2.7 (with Python ≤ 3.10), or use `entrypoint = \"native\"`"),
+        );
+    }
+    let Some(bento) = bento else {
+        return;
+    };
+    let table_span = |section: &str, runner: &str| {
+        root.get(section)
+            .and_then(|t| t.entry(runner))
+            .map(|e| e.key_span.clone())
+    };
+    for runner in &bento.runners {
+        let Some(methods) = runner.methods.as_ref().filter(|m| m.len() > 1) else {
+            continue;
+        };
+        let last = methods.last().map(|m| m.name.as_str()).unwrap_or_default();
+        let span = table_span("runners", &runner.name)
+            .or_else(|| table_span("batching", &runner.name))
+            .unwrap_or_else(|| entry.value.span.clone());
+        let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+        diags.push(
+            Diagnostic::new(
+                &rules::BENTOML_BUG_A,
+                format!(
+                    "runner `{}` has {} methods ({}); under `bentoml.ray.deployment` every one of them runs `{last}`",
+                    runner.name,
+                    methods.len(),
+                    names.join(", ")
+                ),
+            )
+            .at(span)
+            .label("multi-method runner")
+            .help("use `entrypoint = \"native\"`, which binds each method to itself"),
+        );
+    }
+    let enabled = matches!(
+        root.get("enable_batching").map(|n| &n.kind),
+        Some(NodeKind::Bool(true))
+    );
+    let first = bento.runners.first().map(|r| r.name.as_str());
+    for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
+        if !enabled || Some(runner.key.as_str()) == first || runner.value.entries().is_empty() {
+            continue;
+        }
+        diags.push(
+            Diagnostic::new(
+                &rules::BENTOML_BUG_B,
+                format!(
+                    "batching options for runner `{}` are lost under `bentoml.ray.deployment`: only the first runner (`{}`) gets its batching config",
+                    runner.key,
+                    first.unwrap_or_default()
+                ),
+            )
+            .at(runner.key_span.clone())
+            .label("Ray defaults apply instead")
+            .help("use `entrypoint = \"native\"`, which applies each runner's own batching options"),
+        );
+    }
+}
+
+fn user_config_rule(deployment: &Node, diags: &mut Vec<Diagnostic>) {
+    if let Some(entry) = deployment.entry("user_config") {
+        diags.push(
+            Diagnostic::new(
+                &rules::USER_CONFIG_UNSUPPORTED,
+                "`user_config` cannot be used: bento deployments have no `reconfigure` method",
+            )
+            .at(entry.key_span.clone())
+            .label("Ray would fail every replica")
+            .help("remove `user_config`; Ray Serve requires a `reconfigure` method to receive it"),
+        );
     }
 }

@@ -153,6 +153,18 @@ rules! {
     EXTERNAL_SCALER_AUTOSCALING = "BR321" "external-scaler-autoscaling" Error "external_scaler"
         summary "`external_scaler_enabled` together with a deployment that autoscales."
         doc "From Ray 2.53 an application with `external_scaler_enabled = true` may not contain a deployment with `autoscaling_config` or `num_replicas = \"auto\"`; Ray rejects the config.";
+    BENTOML_ENTRYPOINT_RAY = "BR322" "bentoml-entrypoint-ray" Error "bentoml_entrypoint_ray"
+        summary "`entrypoint = \"bentoml\"` targets a Ray release `bentoml.ray.deployment` cannot run on."
+        doc "`bentoml.ray.deployment` imports a private Ray class that only Ray 2.6 and 2.7 have (bentoml#4270: it cannot even import on Ray 2.8+), and Ray 2.6–2.7 Serve needs Python ≤ 3.10. Set `[ray] version = \"2.7\"` (or 2.6) to deploy on such a cluster, or use the default `entrypoint = \"native\"`, which works on Ray 2.6–2.60.";
+    BENTOML_BUG_A = "BR323" "bentoml-multi-method-runner" Warning "bentoml_bugs"
+        summary "With `entrypoint = \"bentoml\"`, every method of a multi-method runner runs the runner's last method."
+        doc "`bentoml.ray.deployment` builds runner methods in a loop whose closures bind late (bug A, all BentoML versions): calling `predict` on a runner with `predict` and `predict_proba` returns `predict_proba`'s result. Use the native entrypoint, or a runner with a single method.";
+    BENTOML_BUG_B = "BR324" "bentoml-batching-lost" Warning "bentoml_bugs"
+        summary "With `entrypoint = \"bentoml\"`, batching options reach only the bento's first runner."
+        doc "`bentoml.ray.deployment` overwrites its `batching_config` while looping over the runners (bug B, all BentoML versions), so every runner after the first in the bento's runner order silently gets Ray's default batching. Use the native entrypoint.";
+    USER_CONFIG_UNSUPPORTED = "BR325" "user-config-unsupported" Error "user_config"
+        summary "`user_config` is set, but bento deployments have no `reconfigure` method."
+        doc "Ray Serve passes `user_config` to a deployment's `reconfigure()` and fails replicas whose class has none (\"user_config specified but deployment … missing reconfigure method\"). Neither BentoML's nor bentoray's runner and API-server deployments define one, so the deployment would never become healthy. Remove `user_config`.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).

@@ -7,7 +7,7 @@ use crate::plan::Plan;
 
 /// The config as a JSON value, keys in Ray's documented order; unset fields
 /// are omitted, never `null` (Ray rejects `null` for several fields).
-pub fn to_value(plan: &Plan) -> Value {
+pub fn to_value(plan: &Plan, entrypoint_hash: &str) -> Value {
     let serve = &plan.serve;
     let mut top = Map::new();
     if let Some(p) = serve.proxy_location {
@@ -30,9 +30,17 @@ pub fn to_value(plan: &Plan) -> Value {
         Value::String(app.route_prefix.clone()),
     );
     a.insert("import_path".into(), Value::String(app.import_path.clone()));
-    if let Some(env) = &app.runtime_env {
-        a.insert("runtime_env".into(), Value::Object(env.clone()));
+    let mut runtime_env = app.runtime_env.clone().unwrap_or_default();
+    let env_vars = runtime_env
+        .entry("env_vars")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(vars) = env_vars {
+        vars.insert(
+            super::HASH_ENV_VAR.into(),
+            Value::String(entrypoint_hash.to_string()),
+        );
     }
+    a.insert("runtime_env".into(), Value::Object(runtime_env));
     if let Some(args) = &app.args {
         a.insert("args".into(), Value::Object(args.clone()));
     }
@@ -56,8 +64,8 @@ pub fn to_value(plan: &Plan) -> Value {
     Value::Object(top)
 }
 
-pub fn render(plan: &Plan) -> String {
-    let body =
-        serde_norway::to_string(&to_value(plan)).expect("a JSON value always serializes to YAML");
+pub fn render(plan: &Plan, entrypoint_hash: &str) -> String {
+    let body = serde_norway::to_string(&to_value(plan, entrypoint_hash))
+        .expect("a JSON value always serializes to YAML");
     format!("# {}\n{body}", super::header(plan))
 }

@@ -36,6 +36,16 @@ pub struct Spec {
     #[schemars(extend("default" = false))]
     pub enable_batching: bool,
 
+    /// Which Python entrypoint to generate: `native` (default) builds the application with public Ray Serve APIs and works on Ray 2.6–2.60; `bentoml` calls `bentoml.ray.deployment`, which only works on Ray 2.6–2.7 (Python ≤ 3.10) and has two known bugs.
+    #[serde(default)]
+    #[schemars(extend("default" = "native"))]
+    pub entrypoint: EntrypointKind,
+
+    /// How replicas get the bento: `EXPORT_BENTO` (default) ships the whole bento, models included, pickled inside every deployment; `LOCAL_BENTO` ships only the tag and each replica loads the bento from its node's BentoML store (`BENTOML_HOME`), which must hold it (BentoML's `set_serialization_strategy`; see ray#41657 for large models).
+    #[serde(default)]
+    #[schemars(extend("default" = "EXPORT_BENTO"))]
+    pub bento_serialization: BentoSerialization,
+
     /// Target Ray release and Ray Serve's cluster-wide options (top level of the serve config).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ray: Option<RaySection>,
@@ -55,6 +65,28 @@ pub struct Spec {
     /// `serve.batch` options per runner and method: `[batching.<runner>.<method>]` (BentoML's `batching_config`). Only batchable methods can be configured, and only take effect with `enable_batching = true`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub batching: IndexMap<String, IndexMap<String, BatchOptions>>,
+}
+
+/// The generated entrypoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EntrypointKind {
+    /// bentoray's own module on public Ray Serve APIs (Ray 2.6–2.60).
+    #[default]
+    Native,
+    /// A `bentoml.ray.deployment(...)` call (Ray 2.6–2.7 only).
+    Bentoml,
+}
+
+/// How the bento reaches the replicas (BentoML's serialization strategies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types)]
+pub enum BentoSerialization {
+    /// The bento, models included, is pickled into every deployment.
+    #[default]
+    EXPORT_BENTO,
+    /// Only the tag is shipped; every node's BentoML store must hold the bento.
+    LOCAL_BENTO,
 }
 
 ray_options! {
@@ -186,7 +218,7 @@ ray_options! {
         /// Maximum number of requests queued per caller before new ones are rejected: -1 (no limit) or ≥ 1 (Ray 2.10+). Default: -1.
         #[schemars(range(min = -1), extend("not" = {"const": 0}))]
         max_queued_requests: i64 => Availability::since(2, 10).defaults(&[(v(2, 10), "-1")]),
-        /// Arbitrary JSON-serializable config passed to the deployment's `reconfigure()`.
+        /// Arbitrary JSON-serializable config passed to a deployment's `reconfigure()`. Bento deployments have none, so bentoray rejects it (BR325).
         user_config: Table => Availability::ALWAYS.nullable(),
         /// Autoscaling settings. Requires `num_replicas` to be unset or `"auto"`.
         autoscaling_config: AutoscalingConfig => Availability::ALWAYS.nullable(),

@@ -67,3 +67,22 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `ruff`, from `$BENTORAY_RUFF` or PATH (.ci/run installs a pinned one);
+/// otherwise prints why a test is skipped and returns `None`.
+pub fn ruff(test: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os("BENTORAY_RUFF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("ruff"));
+    match Command::new(&candidate).arg("--version").output() {
+        Ok(o) if o.status.success() => Some(candidate),
+        _ => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test} (ruff part): ruff not found (set BENTORAY_RUFF or put ruff on PATH)"
+            );
+            None
+        }
+    }
+}

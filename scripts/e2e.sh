@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# End-to-end tests of bentoray with real BentoML and Ray Serve clusters.
+#
+#   native:  bentoml==1.4.40 + ray[serve]==2.60.0 on python3 (3.11). Builds a
+#            two-runner legacy bento, `bentoray build`s its native entrypoint,
+#            `serve deploy`s it and checks every API, the deployments' replicas
+#            and options, and per-runner batching; then once more with
+#            bento_serialization = "LOCAL_BENTO".
+#   bentoml: bentoml==1.1.11 + ray[serve]==2.7.2 on Python 3.10 (pyenv), the
+#            `bentoml.ray.deployment` entrypoint on a single-method runner.
+#            SKIPPED (saying so) when no Python 3.10 is found.
+#
+# Everything stays on 127.0.0.1 with non-default ports (checked by sampling
+# the cluster's sockets); each Ray cluster runs with its own temp dir,
+# BENTOML_HOME and a marker variable set only for `ray start`, in a session of
+# its own, and exactly its processes (marker or session) are stopped at the
+# end, also on failure. Never `ray stop`: it stops every Ray on the machine.
+#
+# Environment: E2E_VENV_ROOT (venv cache), E2E_PY310 (Python 3.10 to use),
+# E2E_PORT_BASE (default 26300; uses base..base+99 and 20100-20999),
+# BENTORAY (a prebuilt bentoray binary; default: cargo build --release),
+# E2E_MODES (default "native bentoml"), E2E_KEEP=1 (keep the work dir),
+# E2E_MUTATE (a sed script applied to the first native bento_ray.py, to see
+# the checks catch a broken runtime).
+# The last line is `N passed, M failed`; the exit status is non-zero on any failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+e2e=$here/e2e
+modes=${E2E_MODES:-native bentoml}
+port_base=${E2E_PORT_BASE:-26300}
+work=$(mktemp -d "${TMPDIR:-/tmp}/bre2e.XXXXXX") # short: Ray's socket paths must fit 107 bytes
+results=$work/results
+summary=$work/summary
+mark="bentoray-e2e-$$-$(date +%s)"
+started_clusters=()
+declare -A watchers=()  # cluster -> PID of its socket watcher
+declare -A sessions=()  # cluster -> session ID(s) of its processes
+declare -A base_ports=() # cluster -> first of its 50 ports
+: >"$results"
+: >"$summary"
+
+export RAY_USAGE_STATS_ENABLED=0 BENTOML_DO_NOT_TRACK=true PIP_DISABLE_PIP_VERSION_CHECK=1
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
+t_start=$SECONDS
+log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
+note() { echo "$*" >>"$summary"; log "$*"; }
+record() { # PASS|FAIL NAME DETAIL
+    echo "$1 $2: $3" | tee -a "$results" >&2
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- Ray clusters ------------------------------------------------------------
+
+# PIDs of the processes of cluster $1: those carrying its marker, and those in
+# the session `ray start` ran in (Ray's agents and workers rewrite their
+# process title, which can wipe the marker from /proc/PID/environ).
+marked_pids() {
+    # shellcheck disable=SC2086
+    python3 "$e2e/driver.py" cluster-pids --marker "$mark-$1" --sessions ${sessions[$1]:-} | tr ' ' '\n'
+}
+
+stop_cluster() {
+    local name=$1
+    stop_processes "$name"
+    # The socket watcher ran for the cluster's whole life: report what it saw.
+    local watcher=${watchers[$name]:-} dir=$work/$name
+    [[ -n $watcher ]] || return 0
+    unset "watchers[$name]"
+    kill -TERM "$watcher" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    python3 "$e2e/driver.py" check-sockets --name "$name" --out "$dir/sockets.txt" \
+        --base "${base_ports[$name]}" || true
+}
+
+stop_processes() {
+    local name=$1 pids left i
+    pids=$(marked_pids "$name" | tr '\n' ' ')
+    [[ -z ${pids// /} ]] && return 0
+    log "stopping cluster $name: SIGTERM to $(wc -w <<<"$pids") processes"
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    for ((i = 0; i < 15; i++)); do # gcs_server/raylet may ignore SIGTERM for long
+        left=$(marked_pids "$name" | tr '\n' ' ')
+        [[ -z ${left// /} ]] && return 0
+        sleep 1
+    done
+    log "cluster $name: SIGKILL to $(ps -o pid=,comm= -p "$(tr -s " " "," <<<"${left% }")" 2>/dev/null | tr -s ' \n' ' ')"
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+    for ((i = 0; i < 10; i++)); do
+        [[ -z $(marked_pids "$name") ]] && return 0
+        sleep 1
+    done
+    log "cluster $name: processes still alive: $(marked_pids "$name" | tr '\n' ' ')"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_cluster NAME VENV_BIN BASE_PORT head|agent [EXTRA ray start ARGS...]
+# The 4th argument says where the Serve REST API (serve deploy, status) lives:
+# on the dashboard (Ray 2.60) or on the dashboard agent (Ray 2.7).
+# Sets: dash_url (the Serve REST API), serve_port (HTTP), cluster_home.
+start_cluster() {
+    local name=$1 bin=$2 base=$3 api=$4 p
+    shift 4
+    local dir=$work/$name
+    mkdir -p "$dir/r" "$dir/bentoml"
+    for ((p = base; p < base + 30; p++)); do
+        port_free "$p" || { record FAIL "$name: port $p free" "in use; set E2E_PORT_BASE"; return 1; }
+    done
+    if [[ $api == agent ]]; then dash_url=http://127.0.0.1:$((base + 5)); else dash_url=http://127.0.0.1:$((base + 1)); fi
+    serve_port=$((base + 20))
+    cluster_home=$dir/bentoml
+    started_clusters+=("$name")
+    base_ports[$name]=$base
+    "$bin/python" "$e2e/driver.py" watch-sockets --marker "$mark-$name" --out "$dir/sockets.txt" --parent $$ &
+    watchers[$name]=$!
+    local t0 launcher=()
+    command -v setsid >/dev/null && launcher=(setsid -w) # a session of its own
+    t0=$(now)
+    # The marker, the proxies (Ray's dashboard probes cloud metadata URLs at
+    # start-up: with a closed loopback proxy they never leave the machine) and
+    # BENTOML_HOME reach every process of the cluster, replicas included.
+    if ! env BENTORAY_E2E_OWNER="$mark-$name" \
+        BENTOML_HOME="$cluster_home" \
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
+        AUTOSCALER_METRIC_PORT=$((base + 11)) DASHBOARD_METRIC_PORT=$((base + 12)) \
+        http_proxy=http://127.0.0.1:$((base + 10)) https_proxy=http://127.0.0.1:$((base + 10)) \
+        HTTP_PROXY=http://127.0.0.1:$((base + 10)) HTTPS_PROXY=http://127.0.0.1:$((base + 10)) \
+        "${launcher[@]}" timeout 180 "$bin/ray" start --head --disable-usage-stats \
+        --node-ip-address=127.0.0.1 --port="$base" \
+        --include-dashboard=true --dashboard-host=127.0.0.1 --dashboard-port=$((base + 1)) \
+        --ray-client-server-port=$((base + 2)) --node-manager-port=$((base + 3)) \
+        --object-manager-port=$((base + 4)) --dashboard-agent-listen-port=$((base + 5)) \
+        --dashboard-agent-grpc-port=$((base + 6)) --runtime-env-agent-port=$((base + 7)) \
+        --metrics-export-port=$((base + 8)) \
+        --min-worker-port=20100 --max-worker-port=20999 \
+        --num-cpus=4 --temp-dir="$dir/r" "$@" >"$dir/ray-start.log" 2>&1; then
+        record FAIL "$name: ray start" "failed, log follows"
+        tail -n 40 "$dir/ray-start.log" >&2
+        return 1
+    fi
+    sessions[$name]=$(python3 "$e2e/driver.py" cluster-pids --marker "$mark-$name" --print-sessions)
+    if [[ -z ${sessions[$name]} ]]; then
+        record FAIL "$name: cluster processes found" "no process carries the marker $mark-$name"
+        return 1
+    fi
+    local path=/api/version
+    [[ $api == agent ]] && path=/api/ray/version
+    if ! "$bin/python" "$e2e/driver.py" wait-dashboard --dashboard "$dash_url" --path $path --timeout 90 >/dev/null; then
+        record FAIL "$name: Serve REST API up" "no answer from $dash_url$path within 90 s"
+        return 1
+    fi
+    note "$name: ray start (dashboard answering) took $(since "$t0") s"
+}
+
+# Replica logs of a cluster, for a failure.
+dump_serve_logs() {
+    local dir=$work/$1
+    log "last lines of Serve logs in $dir/r:"
+    find "$dir/r" -path '*logs/serve/*' -name '*.log' 2>/dev/null | while read -r f; do
+        echo "== $f" >&2
+        tail -n 30 "$f" >&2
+    done
+}
+
+# deploy NAME VENV_BIN SERVE_YAML APP
+deploy() {
+    local name=$1 bin=$2 yaml=$3 app=$4 t0 secs
+    t0=$(now)
+    if ! timeout 120 "$bin/serve" deploy -a "$dash_url" "$yaml" >"$work/$name/deploy-$app.log" 2>&1; then
+        record FAIL "$name: serve deploy $app" "$(tail -n 5 "$work/$name/deploy-$app.log" | tr '\n' ' ')"
+        return 1
+    fi
+    if secs=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app "$app" --timeout 300); then
+        record PASS "$name: $app RUNNING" "$(since "$t0") s after serve deploy"
+        note "$name: serve deploy to RUNNING ($app): $(since "$t0") s"
+    else
+        record FAIL "$name: $app RUNNING" "not RUNNING within 300 s (see above)"
+        dump_serve_logs "$name"
+        return 1
+    fi
+}
+
+# --- helpers -----------------------------------------------------------------
+
+bentoray_bin() {
+    if [[ -n ${BENTORAY:-} ]]; then echo "$BENTORAY"; return; fi
+    (cd "$repo" && cargo build --release --locked --quiet >&2)
+    echo "$repo/target/release/bentoray"
+}
+
+# build_bento NAME PYTHON PROJECT [--single]: prints the tag
+build_bento() {
+    local name=$1 py=$2 project=$3 t0 tag
+    shift 3
+    rm -rf "$work/$name/project"
+    cp -r "$e2e/$project" "$work/$name/project"
+    t0=$(now)
+    tag=$(cd "$work/$name" && BENTOML_HOME=$cluster_home "$py" "$e2e/build_bento.py" \
+        "$work/$name/project" "$@" 2>"$work/$name/build-bento.log" | tail -n 1) || {
+        record FAIL "$name: bentoml build" "$(tail -n 5 "$work/$name/build-bento.log" | tr '\n' ' ')"
+        return 1
+    }
+    note "$name: bentoml build took $(since "$t0") s ($tag)"
+    echo "$tag"
+}
+
+# bentoray_build NAME SPEC OUT
+bentoray_build() {
+    local name=$1 spec=$2 out=$3
+    if "$bentoray" build "$spec" -o "$out" >"$work/$name/bentoray.log" 2>&1; then
+        record PASS "$name: bentoray build $(basename "$(dirname "$spec")")" "wrote $(cd "$out" && echo *)"
+    else
+        record FAIL "$name: bentoray build $(basename "$(dirname "$spec")")" "$(cat "$work/$name/bentoray.log")"
+        return 1
+    fi
+}
+
+versions() { "$1" -c 'import sys, bentoml, ray; print(f"python {sys.version.split()[0]}, bentoml {bentoml.__version__}, ray {ray.__version__}")' 2>/dev/null; }
+
+# --- native ------------------------------------------------------------------
+
+run_native() {
+    local name=native t0 venv_py bin tag out spec
+    t0=$(now)
+    venv_py=$("$e2e/venv.sh" native-py3.11 python3 bentoml==1.4.40 "ray[serve]==2.60.0" scikit-learn) || {
+        record FAIL "$name: venv" "pip install failed"
+        return 1
+    }
+    bin=$(dirname "$venv_py")
+    note "$name: venv ready in $(since "$t0") s: $(versions "$venv_py")"
+    start_cluster "$name" "$bin" "$port_base" head || return 1
+    tag=$(build_bento "$name" "$venv_py" native_bento) || return 1
+
+    # Default: the bento travels pickled with the deployments (EXPORT_BENTO).
+    out=$work/$name/out
+    spec=$work/$name/spec/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec native --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" >"$spec" || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    if grep -q '^app = _build_application()$' "$out/bento_ray.py"; then
+        record PASS "$name: native entrypoint emitted" "bento_ray.py ends with the runtime"
+    else
+        record FAIL "$name: native entrypoint emitted" "bento_ray.py has no _build_application"
+        return 1
+    fi
+    if [[ -n ${E2E_MUTATE:-} ]]; then # to check that the checks catch a broken runtime
+        log "applying E2E_MUTATE to $out/bento_ray.py: $E2E_MUTATE"
+        sed -i -e "$E2E_MUTATE" "$out/bento_ray.py"
+    fi
+    deploy "$name" "$bin" "$out/serve.yaml" iris_classifier || return 1
+    "$venv_py" "$e2e/driver.py" check native --url "http://127.0.0.1:$serve_port/iris" \
+        --dashboard "$dash_url" --app iris_classifier >>"$summary" || dump_serve_logs "$name"
+
+    # LOCAL_BENTO: every replica loads the bento from BENTOML_HOME. A new
+    # application name and prefix, so the wait cannot see the previous app.
+    out=$work/$name/out-local
+    spec=$work/$name/spec-local/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec native --local-store --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" --app-name iris-local --route-prefix /iris-local \
+        >"$spec" || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    deploy "$name" "$bin" "$out/serve.yaml" iris-local || return 1
+    "$venv_py" "$e2e/driver.py" check native-local --url "http://127.0.0.1:$serve_port/iris-local" \
+        --dashboard "$dash_url" --app iris-local >>"$summary" || dump_serve_logs "$name"
+
+    # An entrypoint whose method table no longer matches the bento (as after
+    # rebuilding the bento without rebuilding the entrypoint) must fail the
+    # deploy with the runtime's own message.
+    out=$work/$name/out-stale
+    spec=$work/$name/spec-stale/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec native --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" --app-name iris-stale --route-prefix /iris-stale \
+        >"$spec" || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    sed -i 's/^\( *\)"predict_proba": {$/\1"predict_probability": {/' "$out/bento_ray.py"
+    t0=$(now)
+    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true
+    local msg
+    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app iris-stale --timeout 180 \
+        --expect-failure "does not match the entrypoint bentoray generated"); then
+        record PASS "$name: stale entrypoint fails the deploy" \
+            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
+    else
+        record FAIL "$name: stale entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch (see above)"
+    fi
+}
+
+# --- bentoml -----------------------------------------------------------------
+
+find_py310() {
+    local c
+    for c in "${E2E_PY310:-}" /root/.pyenv/versions/3.10.13/bin/python3 \
+        "$(pyenv root 2>/dev/null)"/versions/3.10*/bin/python3 "$(command -v python3.10 || true)"; do
+        [[ -n $c && -x $c ]] && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null &&
+            { echo "$c"; return 0; }
+    done
+    return 1
+}
+
+run_bentoml() {
+    local name=bentoml t0 py310 venv_py bin tag out spec
+    if ! py310=$(find_py310); then
+        echo "SKIPPED bentoml-mode: no Python 3.10 found (tried E2E_PY310, /root/.pyenv/versions/3.10.13, pyenv, python3.10)"
+        note "SKIPPED bentoml-mode: no Python 3.10"
+        return 0
+    fi
+    t0=$(now)
+    venv_py=$("$e2e/venv.sh" bentoml-py3.10 "$py310" bentoml==1.1.11 "ray[serve]==2.7.2" scikit-learn \
+        "pydantic<2" "numpy<2" "protobuf<4" "fastapi==0.103.2" "click<8.2" async-timeout) || {
+        record FAIL "$name: venv" "pip install failed"
+        return 1
+    }
+    bin=$(dirname "$venv_py")
+    note "$name: venv ready in $(since "$t0") s: $(versions "$venv_py")"
+    start_cluster "$name" "$bin" $((port_base + 50)) agent --dashboard-grpc-port=$((port_base + 50 + 9)) || return 1
+    tag=$(build_bento "$name" "$venv_py" bentoml_bento --single) || return 1
+    out=$work/$name/out
+    spec=$work/$name/spec/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec bentoml --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" >"$spec" || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    if grep -q '^app = bentoml.ray.deployment($' "$out/bento_ray.py"; then
+        record PASS "$name: bentoml entrypoint emitted" "bento_ray.py calls bentoml.ray.deployment"
+    else
+        record FAIL "$name: bentoml entrypoint emitted" "no 'app = bentoml.ray.deployment(' in bento_ray.py"
+    fi
+    deploy "$name" "$bin" "$out/serve.yaml" iris_classifier || return 1
+    "$venv_py" "$e2e/driver.py" check bentoml --url "http://127.0.0.1:$serve_port" \
+        --dashboard "$dash_url" --app iris_classifier >>"$summary" || dump_serve_logs "$name"
+}
+
+# --- main --------------------------------------------------------------------
+
+finish() {
+    local rc=$? c
+    trap - EXIT ERR
+    for c in "${started_clusters[@]}"; do stop_cluster "$c"; done
+    local passed failed
+    passed=$(grep -c '^PASS ' "$results" || true)
+    failed=$(grep -c '^FAIL ' "$results" || true)
+    if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+        echo "FAIL harness: exited with status $rc before any check failed" >>"$results"
+        failed=1
+    fi
+    echo
+    echo "== e2e summary ($((SECONDS - t_start)) s)"
+    cat "$summary"
+    grep '^FAIL ' "$results" || true
+    if [[ ${E2E_KEEP:-0} == 1 ]]; then echo "work dir kept: $work"; else rm -rf "$work"; fi
+    echo "$passed passed, $failed failed"
+    [[ $failed -eq 0 ]] || exit 1
+    exit 0
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+export E2E_RESULTS=$results
+bentoray=$(bentoray_bin)
+log "work dir $work, bentoray $bentoray, modes: $modes"
+# Note: `set -e` does not apply inside a function called with `||`, so the
+# run_* functions check every step themselves (`|| return 1`).
+for m in $modes; do
+    before=$(grep -c '^FAIL ' "$results" || true)
+    rc=0
+    case $m in
+    native | bentoml) "run_$m" || rc=$? ;;
+    *) record FAIL "mode $m" "unknown mode" ;;
+    esac
+    if [[ $rc -ne 0 && $(grep -c '^FAIL ' "$results" || true) -eq $before ]]; then
+        record FAIL "$m" "stopped early without a failed check (see the log above)"
+    fi
+    # One cluster at a time: 2 cores do not fit two.
+    for c in "${started_clusters[@]}"; do stop_cluster "$c"; done
+done
