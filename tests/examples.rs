@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use bentoray::spec::types::EntrypointKind;
-use common::{bentoray, files_for, plan_for, python3, root, ruff};
+use common::{bentoray, files_for, plan_for, python_json, python3, root, ruff};
 
 const EXAMPLES: &[&str] = &[
     "tag_only",
@@ -253,19 +253,7 @@ for node in ast.walk(tree):
         assert not any(n.startswith("ray.serve._private") for n in names), names
 print(json.dumps(out))
 "#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python rejected {}:\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(python, script, path)
 }
 
 /// Compiles the module and returns the literal arguments of its
@@ -289,19 +277,7 @@ for kw in call.keywords:
     out[kw.arg] = ast.literal_eval(kw.value)
 print(json.dumps(out))
 "#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python rejected {}:\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(python, script, path)
 }
 
 /// `bentoml.ray.deployment` names the API server after the Service

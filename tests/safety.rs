@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bentoray, python3, root};
+use common::{bentoray, python_json, python3, root};
 
 const HOSTILE: &[&str] = &[
     "\"\"\"); import os; os.system('echo pwned'); (\"\"\"",
@@ -113,14 +113,7 @@ for node in tree.body:
     data[node.targets[0].id] = ast.literal_eval(node.value)
 print(json.dumps(data))
 "##;
-    let o = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&py)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let data: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let data = python_json(python, script, &py);
     assert_eq!(
         data["RUNNERS"]["iris_clf"]["options"]["ray_actor_options"]["runtime_env"],
         hostile_table
@@ -161,14 +154,7 @@ assert kinds == ["Expr", "Import", "Import", "Assign", "Assign"], kinds
 call = tree.body[4].value
 print(json.dumps({kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}))
 "#;
-    let o = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&py)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let args: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let args = python_json(python, script, &py);
     assert_eq!(
         args["runners_deployment_config_map"]["iris_clf"]["ray_actor_options"]["runtime_env"],
         hostile_table

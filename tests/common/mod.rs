@@ -86,3 +86,21 @@ pub fn ruff(test: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// Runs a Python script on a generated file and parses the JSON it prints;
+/// fails the test with Python's error output when the script fails.
+pub fn python_json(python: &str, script: &str, path: &Path) -> serde_json::Value {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python rejected {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
