@@ -131,6 +131,15 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 None
             }
         },
+        (false, _, _) => {
+            // No error, yet nothing to build: a bug in bentoray, never a
+            // silent success.
+            diags.push(Diagnostic::new(
+                &rules::UNREADABLE_SPEC,
+                "internal error: the spec passed every check but could not be compiled; please report it",
+            ));
+            None
+        }
         _ => None,
     };
     CheckOutput {

@@ -53,13 +53,21 @@ fn ray_version(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<RayVersion> {
         return Some(NEWEST_RAY);
     };
     let text = node.as_str()?;
-    // A malformed value is already reported by the schema's pattern.
-    let parsed = RayVersion::parse(text)?;
-    if parsed < OLDEST_RAY || parsed > NEWEST_RAY {
+    // A value that does not match MAJOR.MINOR is reported by the schema's
+    // pattern; one that matches but does not parse (huge numbers) is unknown.
+    let parsed = RayVersion::parse(text);
+    if !text
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    if parsed.is_none_or(|p| p < OLDEST_RAY || p > NEWEST_RAY) {
+        let shown = parsed.map_or_else(|| text.to_string(), |p| p.to_string());
         diags.push(
             Diagnostic::new(
                 &rules::UNKNOWN_RAY_VERSION,
-                format!("bentoray does not know Ray {parsed}; it targets Ray {OLDEST_RAY} to {NEWEST_RAY}"),
+                format!("bentoray does not know Ray {shown}; it targets Ray {OLDEST_RAY} to {NEWEST_RAY}"),
             )
             .at(node.span.clone())
             .label("unknown Ray release")
@@ -69,7 +77,7 @@ fn ray_version(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<RayVersion> {
         );
         return None;
     }
-    Some(parsed)
+    parsed
 }
 
 fn batching_rules(root: &Node, bento: Option<&Bento>, diags: &mut Vec<Diagnostic>) {
