@@ -84,10 +84,7 @@ fn batching_rules(root: &Node, bento: Option<&Bento>, diags: &mut Vec<Diagnostic
     let Some(batching) = root.entry("batching") else {
         return;
     };
-    let enabled = matches!(
-        root.get("enable_batching").map(|n| &n.kind),
-        Some(NodeKind::Bool(true))
-    );
+    let enabled = batching_enabled(root);
     if !enabled && !batching.value.entries().is_empty() {
         let span = root
             .get("enable_batching")
@@ -363,6 +360,23 @@ fn import_path_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Whether the spec sets `enable_batching = true`.
+fn batching_enabled(root: &Node) -> bool {
+    matches!(
+        root.get("enable_batching").map(|n| &n.kind),
+        Some(NodeKind::Bool(true))
+    )
+}
+
+/// Ray's numeric default for an option on `target`, from the option tables
+/// (`None` when the option does not exist there or has no numeric default).
+fn numeric_default(table: OptionTable, key: &str, target: RayVersion) -> Option<f64> {
+    find_option(table, key)
+        .filter(|o| o.availability.exists_in(target))
+        .and_then(|o| o.availability.default_in(target))
+        .and_then(|d| d.parse().ok())
+}
+
 /// A number (integer or float) at a key.
 fn number<'a>(node: &'a Node, key: &str) -> Option<(f64, &'a Entry)> {
     let e = node.entry(key)?;
@@ -543,11 +557,10 @@ fn effective_max_ongoing(deployment: &Node, target: RayVersion) -> (f64, Option<
     } else {
         "max_concurrent_queries"
     };
-    let default = find_option(OptionTable::Deployment, key)
-        .and_then(|o| o.availability.default_in(target))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(5.0);
-    (default, None)
+    (
+        numeric_default(OptionTable::Deployment, key, target).unwrap_or(5.0),
+        None,
+    )
 }
 
 fn describe_max_ongoing(value: f64, set: Option<&Entry>, target: RayVersion) -> String {
@@ -563,20 +576,11 @@ fn batch_capacity(
     target: RayVersion,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let enabled = matches!(
-        root.get("enable_batching").map(|n| &n.kind),
-        Some(NodeKind::Bool(true))
-    );
-    if !enabled {
+    if !batching_enabled(root) {
         return;
     }
-    let batch_default = |key: &str| {
-        find_option(OptionTable::Batching, key)
-            .filter(|o| o.availability.exists_in(target))
-            .and_then(|o| o.availability.default_in(target))
-            .and_then(|d| d.parse::<f64>().ok())
-            .unwrap_or(1.0)
-    };
+    let batch_default =
+        |key: &str| numeric_default(OptionTable::Batching, key, target).unwrap_or(1.0);
     for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
         let methods = bento
             .and_then(|b| b.runner(&runner.key))
@@ -648,11 +652,10 @@ fn autoscaling_capacity(deployment: &Node, target: RayVersion, diags: &mut Vec<D
             } else {
                 "target_num_ongoing_requests_per_replica"
             };
-            let d = find_option(OptionTable::Autoscaling, key)
-                .and_then(|o| o.availability.default_in(target))
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(2.0);
-            (d, None)
+            (
+                numeric_default(OptionTable::Autoscaling, key, target).unwrap_or(2.0),
+                None,
+            )
         }
     };
     let (max_ongoing, set) = effective_max_ongoing(deployment, target);
@@ -783,10 +786,7 @@ fn bentoml_entrypoint_rules(
             .help("use `entrypoint = \"native\"`, which binds each method to itself"),
         );
     }
-    let enabled = matches!(
-        root.get("enable_batching").map(|n| &n.kind),
-        Some(NodeKind::Bool(true))
-    );
+    let enabled = batching_enabled(root);
     let first = bento.runners.first().map(|r| r.name.as_str());
     for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
         if !enabled || Some(runner.key.as_str()) == first || runner.value.entries().is_empty() {
