@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bentoray, python_json, python3, root};
+use common::{bentoray_ok, python_json, python3, root};
 
 const HOSTILE: &[&str] = &[
     "\"\"\"); import os; os.system('echo pwned'); (\"\"\"",
@@ -50,12 +50,7 @@ fn toml_str(s: &str) -> String {
 #[test]
 fn hostile_strings_round_trip_through_yaml() {
     let (dir, hostile_table) = hostile_spec();
-    let out = bentoray(&["build", "-o", "out"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bentoray_ok(&["build", "-o", "out"], dir.path());
     let yaml = std::fs::read_to_string(dir.path().join("out/serve.yaml")).unwrap();
     let parsed: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
     let app = &parsed["applications"][0];
@@ -76,12 +71,7 @@ fn hostile_strings_round_trip_through_python() {
         return;
     };
     let (dir, hostile_table) = hostile_spec();
-    let out = bentoray(&["build", "-o", "out"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bentoray_ok(&["build", "-o", "out"], dir.path());
     let py = dir.path().join("out/bento_ray.py");
     let text = std::fs::read_to_string(&py).unwrap();
     assert!(text.is_ascii(), "generated Python must be plain ASCII");
@@ -136,12 +126,7 @@ fn hostile_strings_round_trip_through_python_bentoml_mode() {
         1,
     );
     std::fs::write(&spec, text).unwrap();
-    let out = bentoray(&["build", "-o", "out"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bentoray_ok(&["build", "-o", "out"], dir.path());
     let py = dir.path().join("out/bento_ray.py");
     assert!(std::fs::read_to_string(&py).unwrap().is_ascii());
     // The module holds a docstring, two imports, one constant and one call,
@@ -166,12 +151,7 @@ fn spec_names_cannot_break_out_of_header_comments() {
     let (dir, _) = hostile_spec();
     let weird = "a\nb\"c.toml";
     std::fs::rename(dir.path().join("bentoray.toml"), dir.path().join(weird)).unwrap();
-    let out = bentoray(&["build", weird, "-o", "out"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bentoray_ok(&["build", weird, "-o", "out"], dir.path());
     for file in ["serve.yaml", "bento_ray.py"] {
         let text = std::fs::read_to_string(dir.path().join("out").join(file)).unwrap();
         let first = text.lines().next().unwrap();

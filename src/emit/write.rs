@@ -5,13 +5,13 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::OutputFile;
 
-/// Writes `files` into `dir` (created if missing). Returns the paths written;
-/// files whose contents are already identical are left untouched.
-pub fn write_atomically(dir: &Path, files: &[OutputFile]) -> std::io::Result<Vec<PathBuf>> {
+/// Writes `files` into `dir` (created if missing); files whose contents are
+/// already identical are left untouched.
+pub fn write_atomically(dir: &Path, files: &[OutputFile]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let mut staged = Vec::new();
     for file in files {
@@ -28,14 +28,12 @@ pub fn write_atomically(dir: &Path, files: &[OutputFile]) -> std::io::Result<Vec
         staged.push((tmp, target));
     }
     // All contents are on disk; now swap them in. Each rename is atomic.
-    let mut written = Vec::new();
     for (tmp, target) in staged {
         tmp.persist(&target).map_err(|e| e.error)?;
-        written.push(target);
     }
     if let Ok(d) = fs::File::open(dir) {
         // Make the renames durable; not all platforms support syncing a directory.
         let _ = d.sync_all();
     }
-    Ok(written)
+    Ok(())
 }

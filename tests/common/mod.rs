@@ -37,6 +37,17 @@ pub fn bentoray(args: &[&str], cwd: &Path) -> Output {
         .expect("bentoray runs")
 }
 
+/// Runs bentoray and fails the test, showing its stderr, unless it succeeds.
+pub fn bentoray_ok(args: &[&str], cwd: &Path) -> Output {
+    let out = bentoray(args, cwd);
+    assert!(
+        out.status.success(),
+        "bentoray {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `python3`, when the machine has it; otherwise prints why a test is
 /// skipped (so `cargo test` output says so) and returns `None`.
 pub fn python3(test: &str) -> Option<&'static str> {
