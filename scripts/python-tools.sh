@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Installs the pinned Python tools the tests use (ruff, to lint the generated
-# entrypoints) into a cached virtualenv and prints its bin directory.
-# `cargo test` finds ruff through $BENTORAY_RUFF and skips (saying so) without it.
+# Installs the pinned Python tools the tests use into a cached virtualenv and
+# prints its bin directory: ruff (lints the generated entrypoints), taplo and
+# check-jsonschema (validate the example specs with the committed schema, as
+# the README's editor setup does). `cargo test` finds them through
+# $BENTORAY_RUFF, $BENTORAY_TAPLO and $BENTORAY_CHECK_JSONSCHEMA and skips
+# (saying so) without them.
 set -euo pipefail
 
 RUFF_VERSION=0.17.5
+TAPLO_VERSION=0.9.3
+CHECK_JSONSCHEMA_VERSION=0.39.0
 root=${BENTORAY_TOOLS_ROOT:-$HOME/.cache/bentoray/tools}
-venv=$root/venv-ruff-$RUFF_VERSION
+venv=$root/venv-ruff-$RUFF_VERSION-taplo-$TAPLO_VERSION-cj-$CHECK_JSONSCHEMA_VERSION
 marker=$venv/.bentoray-ok
 
 if [[ ! -f $marker ]]; then
   rm -rf "$venv"
   mkdir -p "$root"
   python3 -m venv "$venv" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "ruff==$RUFF_VERSION" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "ruff==$RUFF_VERSION" "taplo==$TAPLO_VERSION" \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" >&2
   "$venv/bin/ruff" --version >&2
+  "$venv/bin/taplo" --version >&2
+  "$venv/bin/check-jsonschema" --version >&2
   touch "$marker"
 fi
 echo "$venv/bin"

@@ -161,3 +161,122 @@ fn readme_option_table_matches_the_version_table() {
         "option table",
     );
 }
+
+/// Every example spec (each names the committed schema in its `#:schema`
+/// line).
+fn example_specs() -> Vec<std::path::PathBuf> {
+    let mut specs: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("bentoray.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    specs.sort();
+    assert!(!specs.is_empty());
+    specs
+}
+
+/// A spec that is valid TOML but breaks the schema twice (a number for the
+/// `bento` string, a replica count below 1), pointing at the committed schema
+/// with the same `#:schema` directive as the examples.
+fn spec_breaking_the_schema(dir: &std::path::Path) -> std::path::PathBuf {
+    let schema = root().join("schema/bentoray.schema.json");
+    let spec = dir.join("bentoray.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "#:schema {}\nbento = 3\n\n[service]\nnum_replicas = 0\n",
+            schema.display()
+        ),
+    )
+    .unwrap();
+    spec
+}
+
+/// The README's editor setup: taplo (Even Better TOML's engine) reads the
+/// `#:schema` line and validates with the committed schema. No `--schema` is
+/// passed, so a failure on the bad spec proves the directive is used.
+#[test]
+fn taplo_validates_specs_with_the_schema_directive() {
+    let Some(taplo) = common::python_tool(
+        "taplo",
+        "BENTORAY_TAPLO",
+        "taplo_validates_specs_with_the_schema_directive",
+    ) else {
+        return;
+    };
+    let run = |spec: &std::path::Path| {
+        std::process::Command::new(&taplo)
+            .args(["check", "--no-auto-config"])
+            .arg(spec)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    for spec in example_specs() {
+        let out = run(&spec);
+        assert!(
+            out.status.success(),
+            "taplo rejects {}:\n{}{}",
+            spec.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = spec_breaking_the_schema(tmp.path());
+    let out = run(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "taplo accepts a bad spec");
+    assert!(
+        stderr.contains("is not of type \"string\"") && !stderr.contains("invalid schema"),
+        "taplo did not validate with the schema:\n{stderr}"
+    );
+}
+
+/// Any draft-07 validator accepts the schema and applies it: check-jsonschema
+/// (python-jsonschema) passes every example and reports both errors of the
+/// bad spec.
+#[test]
+fn check_jsonschema_validates_specs() {
+    let Some(tool) = common::python_tool(
+        "check-jsonschema",
+        "BENTORAY_CHECK_JSONSCHEMA",
+        "check_jsonschema_validates_specs",
+    ) else {
+        return;
+    };
+    let schema = root().join("schema/bentoray.schema.json");
+    let meta = std::process::Command::new(&tool)
+        .arg("--check-metaschema")
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(
+        meta.status.success(),
+        "the committed schema is not a valid draft-07 schema:\n{}",
+        String::from_utf8_lossy(&meta.stdout)
+    );
+    let run = |specs: &[std::path::PathBuf]| {
+        std::process::Command::new(&tool)
+            .arg("--schemafile")
+            .arg(&schema)
+            .args(specs)
+            .output()
+            .unwrap()
+    };
+    let out = run(&example_specs());
+    assert!(
+        out.status.success(),
+        "check-jsonschema rejects an example:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(&[spec_breaking_the_schema(tmp.path())]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "check-jsonschema accepts a bad spec");
+    assert!(
+        stdout.contains("$.bento") && stdout.contains("$.service.num_replicas"),
+        "check-jsonschema did not report both errors:\n{stdout}"
+    );
+}

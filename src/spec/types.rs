@@ -452,6 +452,11 @@ pub fn find_option(table: OptionTable, key: &str) -> Option<&'static RayOption> 
         .find(|o| o.table == table && o.key == key)
 }
 
+/// The schema's `$id`. It must be an absolute URI: taplo (0.9, 0.10) rejects
+/// the whole schema ("invalid schema") for a relative one, and editors then
+/// check nothing. A URN names the schema without implying a download location.
+pub const SCHEMA_ID: &str = "urn:bentoray:schema:bentoray.toml";
+
 /// The JSON Schema (draft-07) of the spec, as committed in
 /// `schema/bentoray.schema.json`.
 pub fn json_schema() -> Value {
@@ -475,7 +480,7 @@ pub fn json_schema() -> Value {
         if let Some(s) = map.remove("$schema") {
             ordered.insert("$schema".into(), s);
         }
-        ordered.insert("$id".into(), Value::String("bentoray.schema.json".into()));
+        ordered.insert("$id".into(), Value::String(SCHEMA_ID.into()));
         ordered.extend(std::mem::take(map));
         *map = ordered;
     }

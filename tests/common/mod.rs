@@ -82,16 +82,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// `ruff`, from `$BENTORAY_RUFF` or PATH (.ci/run installs a pinned one);
 /// otherwise prints why a test is skipped and returns `None`.
 pub fn ruff(test: &str) -> Option<PathBuf> {
-    let candidate = std::env::var_os("BENTORAY_RUFF")
+    python_tool("ruff", "BENTORAY_RUFF", &format!("{test} (ruff part)"))
+}
+
+/// A Python CLI tool from `$<env_var>` or PATH (scripts/python-tools.sh
+/// installs pinned ones); otherwise prints why `test` is skipped and returns
+/// `None`.
+pub fn python_tool(name: &str, env_var: &str, test: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os(env_var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("ruff"));
+        .unwrap_or_else(|| PathBuf::from(name));
     match Command::new(&candidate).arg("--version").output() {
         Ok(o) if o.status.success() => Some(candidate),
         _ => {
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
-                "SKIPPED {test} (ruff part): ruff not found (set BENTORAY_RUFF or put ruff on PATH)"
+                "SKIPPED {test}: {name} not found (set {env_var} or put {name} on PATH)"
             );
             None
         }
