@@ -51,14 +51,19 @@ def load_cases():
     for table, options in corpus.get("generate", {}).items():
         for key, values in options.items():
             for i, value in enumerate(values):
+                application = {}
                 if table == "deployment":
                     deployment = {key: value}
+                elif table == "runtime_env":  # [application] runtime_env
+                    deployment, application = {}, {"runtime_env": {key: value}}
+                elif table == "actor_runtime_env":  # ray_actor_options.runtime_env
+                    deployment = {"ray_actor_options": {"runtime_env": {key: value}}}
                 else:
                     deployment = {table: {key: value}}
                 cases.append({
                     "id": f"gen-{table}-{key}-{i}",
                     "deployment": deployment,
-                    "application": {},
+                    "application": application,
                     "ray": {},
                 })
     ids = [c["id"] for c in cases]
@@ -105,9 +110,15 @@ def spec_text(case, store, target):
 
 
 def raw_config(case):
-    """The serve config Ray would get for the case's options, as written."""
+    """The serve config Ray would get for the case's options, as written, with
+    the env var bentoray always adds to the application's runtime_env."""
     app = {"name": "iris_classifier", "route_prefix": "/", "import_path": "bento_ray:app"}
-    app.update(case["application"])
+    app.update(json.loads(json.dumps(case["application"])))
+    env = app.setdefault("runtime_env", {})
+    if isinstance(env, dict):
+        env_vars = env.setdefault("env_vars", {})
+        if isinstance(env_vars, dict):
+            env_vars["BENTORAY_ENTRYPOINT_SHA256"] = "0" * 64
     app["deployments"] = [dict({"name": DEPLOYMENT}, **case["deployment"])]
     config = dict(case["ray"])
     config["applications"] = [app]
@@ -124,14 +135,15 @@ def bentoray_verdict(binary, case, store, target, work):
         raise RuntimeError(f"bentoray check failed on {case['id']}: {out.stderr}")
     diags = json.loads(out.stdout)
     errors = sorted({d["code"] for d in diags if d["severity"] == "error"})
+    warnings = sorted({d["code"] for d in diags if d["severity"] == "warning"})
     if errors:
-        return errors, raw_config(case)
+        return errors, warnings, raw_config(case)
     built = subprocess.run([binary, "build", str(spec), "-o", str(work / "out")],
                            capture_output=True, text=True, timeout=60)
     if built.returncode != 0:
         raise RuntimeError(f"bentoray build failed on {case['id']}: {built.stderr}")
     emitted = yaml.safe_load((work / "out/serve.yaml").read_text())
-    return [], emitted
+    return [], warnings, emitted
 
 
 # ---------------------------------------------------------------- Ray
@@ -155,23 +167,33 @@ def ray_outcome(v):
 
 
 # ---------------------------------------------------------------- compare
-def classify(codes, outcome, deliberate):
+def classify(case_id, codes, warnings, outcome, deliberate):
     """agree | deliberate:<reason> | unexplained"""
     if codes and outcome == "reject":
         return "agree", None
     if not codes and outcome in ("accept", "coerced"):
         # Ray normalising an accepted value (e.g. log_level 20 → "INFO").
         return "agree", None
+
+    def entry_for(code):
+        return next((d for d in deliberate
+                     if code in d["codes"] and outcome in d["ray"]
+                     and all(r in codes for r in d.get("with", []))
+                     and case_id in d.get("cases", [case_id])), None)
+
     if codes and outcome in ("ignored", "coerced", "accept"):
         reasons = []
         for code in codes:
-            entry = next((d for d in deliberate
-                          if code in d["codes"] and outcome in d["ray"]
-                          and all(r in codes for r in d.get("with", []))), None)
+            entry = entry_for(code)
             if entry is None:
                 return "unexplained", None
             reasons.append(entry["reason"])
         return "deliberate", reasons[0]
+    if not codes and outcome == "ignored":
+        # bentoray accepts with a warning about what Ray will ignore.
+        entry = next(filter(None, map(entry_for, warnings)), None)
+        if entry is not None:
+            return "deliberate", entry["reason"]
     return "unexplained", None
 
 
@@ -196,8 +218,9 @@ def main():
             for case in cases:
                 work = Path(tmp) / case["id"]
                 work.mkdir()
-                codes, config = bentoray_verdict(args.bentoray, case, store, target, work)
-                results[case["id"]] = codes
+                codes, warnings, config = bentoray_verdict(
+                    args.bentoray, case, store, target, work)
+                results[case["id"]] = (codes, warnings)
                 lines.append(json.dumps({"id": case["id"], "config": config}) + "\n")
         verdicts = ray_verdicts(python, lines)
         tally = Counter()
@@ -205,10 +228,10 @@ def main():
         unexplained = []
         emitted_rejected = 0
         for case in cases:
-            codes = results[case["id"]]
+            codes, warnings = results[case["id"]]
             v = verdicts[case["id"]]
             outcome = ray_outcome(v)
-            kind, reason = classify(codes, outcome, deliberate)
+            kind, reason = classify(case["id"], codes, warnings, outcome, deliberate)
             tally[kind] += 1
             if kind == "deliberate":
                 reasons[reason] += 1

@@ -35,6 +35,8 @@ from ray.serve import config as serve_config  # noqa: E402
 from ray.serve._private import application_state, utils as serve_utils  # noqa: E402
 from ray.serve._private.config import DeploymentConfig  # noqa: E402
 from ray.serve.schema import ServeDeploySchema  # noqa: E402
+from ray.runtime_env import RuntimeEnv  # noqa: E402
+from ray.runtime_env import runtime_env as runtime_env_module  # noqa: E402
 
 AutoscalingConfig = serve_config.AutoscalingConfig
 # Present only in newer Rays (2.48+ / 2.55+); None otherwise.
@@ -130,7 +132,29 @@ class _Dummy:
     """Stands in for the user's deployment class (ReplicaConfig needs a deployment_def)."""
 
 
-def override_deployment(options, app_runtime_env):
+def check_runtime_env(env, path, res):
+    """What Ray does with a runtime_env when the controller starts a task or actor
+    with it (the application's build task, each replica): parse it into a
+    RuntimeEnv (ray._private.utils.parse_runtime_env[_for_task_or_actor]), which
+    validates every known field, then (2.40+) refuse local paths. Keys Ray does
+    not know are kept as plugin fields; the runtime-env agent only logs that it
+    ignores them, so they are reported as ignored. So are unknown `config`
+    entries, which RuntimeEnvConfig drops with a log warning."""
+    if not env:
+        return
+    parsed = RuntimeEnv(**env)
+    no_local_paths = getattr(runtime_env_module, "_validate_no_local_paths", None)
+    if no_local_paths is not None:
+        no_local_paths(parsed)
+    for key, _ in parsed.plugins():
+        res["ignored"].append(f"{path}.{key}")
+    config = env.get("config")
+    if isinstance(config, dict):
+        known = runtime_env_module.RuntimeEnvConfig.known_fields
+        res["ignored"] += [f"{path}.config.{k}" for k in config if k not in known]
+
+
+def override_deployment(options, app_runtime_env, res):
     """Mirror of one loop iteration of application_state.override_deployment_info.
 
     The deployment "from code" is a bare `@serve.deployment` class, so the
@@ -186,6 +210,15 @@ def override_deployment(options, app_runtime_env):
             app_runtime_env, child_env
         )
     replica_config.update(ray_actor_options=actor_options, **update_kwargs)
+    # The replica actor is created with the merged runtime_env; keys that come
+    # from the application were already reported there.
+    if child_env:
+        replica_res = {"ignored": []}
+        check_runtime_env(actor_options["runtime_env"], "", replica_res)
+        res["ignored"] += [
+            f"deployments.ray_actor_options.runtime_env{p}" for p in replica_res["ignored"]
+            if p.lstrip(".").split(".")[0] in child_env
+        ]
 
     # Nested configs the controller turns into models before DeploymentConfig (2.48+/2.55+).
     if GangSchedulingConfig and isinstance(options.get("gang_scheduling_config"), dict):
@@ -212,11 +245,13 @@ def check_route_prefix(app_config):
             raise ValueError(f'Invalid route prefix "{prefix}", it must start with "/"')
 
 
-def deploy_stage(schema):
+def deploy_stage(schema, res):
     for app in schema.applications:
         app_config = dump(app, exclude_unset=True)  # as override_deployment_info does
+        # The controller builds the application in a task with its runtime_env.
+        check_runtime_env(app.runtime_env, "applications.runtime_env", res)
         for options in app_config.get("deployments", []):
-            override_deployment(options, app.runtime_env)
+            override_deployment(options, app.runtime_env, res)
         check_route_prefix(app_config)
 
 
@@ -239,7 +274,7 @@ def verdict(case_id, config):
         except Exception as e:  # diagnostics must never turn into a rejection
             res["walk_error"] = short_error(e)
         stage = "deploy"
-        deploy_stage(schema)
+        deploy_stage(schema, res)
     except Exception as e:  # noqa: BLE001 - every failure is a verdict
         res.update(accepted=False, stage=stage, error=short_error(e))
     return res

@@ -191,8 +191,43 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
             }
         }
     };
+    let from_directory = looks_like_path(value) || value.ends_with(".bento");
     let bento = read_bento(&dir, &store.path, &mut problems);
+    if from_directory && let Some(b) = &bento {
+        problems.push(directory_note(b, &dir));
+    }
     Loaded { bento, problems }
+}
+
+/// The entrypoint loads the bento by tag from a store, never from the
+/// directory bentoray read.
+fn directory_note(bento: &Bento, dir: &Path) -> BentoProblem {
+    // `<store>/bentos/<name>/<version>`: that store can serve it as is.
+    let store = Some(dir.to_path_buf())
+        .filter(|d| d.file_name().is_some_and(|v| *v == *bento.version.as_str()))
+        .and_then(|d| d.parent().map(Path::to_path_buf))
+        .filter(|d| d.file_name().is_some_and(|n| *n == *bento.name.as_str()))
+        .and_then(|d| d.parent().map(Path::to_path_buf))
+        .filter(|d| d.file_name().is_some_and(|b| b == "bentos"))
+        .and_then(|d| d.parent().map(Path::to_path_buf));
+    let help = match store {
+        Some(store) => format!(
+            "it is in the store {}: set `BENTOML_HOME` to that store where Ray runs, or import the bento into the store Ray uses",
+            store.display()
+        ),
+        None => format!(
+            "put it into the store Ray uses, as `$BENTOML_HOME/bentos/{}/{}` (or `bentoml import` an export of it there)",
+            bento.name, bento.version
+        ),
+    };
+    BentoProblem::new(
+        &rules::BENTO_DIRECTORY,
+        format!(
+            "bento `{}` is read from a directory; Ray loads bentos by tag from the BentoML store where it runs",
+            bento.tag()
+        ),
+    )
+    .help(help)
 }
 
 /// Loads a `.bento` export: its metadata is extracted into a temporary

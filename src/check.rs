@@ -4,6 +4,7 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+mod runtime_env;
 mod schema;
 mod semantic;
 mod versions;
@@ -90,6 +91,13 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 if let Some(d) = place_bento_problem(problem, &root) {
                     diags.push(d);
                 }
+            }
+            if let Some(b) = &loaded.bento
+                && !bento::looks_like_path(value)
+                && !value.ends_with(".bento")
+                && let Some(d) = runtime_store_note(&root, b)
+            {
+                diags.push(d);
             }
             loaded.bento
         }
@@ -181,6 +189,43 @@ fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Diagnos
     })
 }
 
+/// `bentoml_home` only steers bentoray: the generated entrypoint loads the
+/// tag from `BENTOML_HOME` where Ray runs it. Says so at `bentoml_home`,
+/// unless the application's runtime_env sets `BENTOML_HOME` itself. bentoray
+/// does not emit it: a path on this machine is rarely one on the nodes.
+fn runtime_store_note(root: &Node, bento: &Bento) -> Option<Diagnostic> {
+    let home = root.get("bentoml_home").filter(|n| n.as_str().is_some())?;
+    let set_in_runtime_env = root
+        .get("application")
+        .and_then(|a| a.get("runtime_env"))
+        .and_then(|e| e.get("env_vars"))
+        .and_then(|v| v.get("BENTOML_HOME"))
+        .is_some();
+    if set_in_runtime_env {
+        return None;
+    }
+    let local = root.get("bento_serialization").and_then(Node::as_str) == Some("LOCAL_BENTO");
+    let who = if local {
+        "every replica loads it from its node's store (`LOCAL_BENTO`)"
+    } else {
+        "the process that builds the application loads it (`serve run`'s workers, the controller's build task) and ships it to the replicas"
+    };
+    Some(
+        Diagnostic::new(
+            &rules::BENTOML_HOME_RUNTIME,
+            format!(
+                "`bentoml_home` is where bentoray reads `{}`; Ray loads it from `BENTOML_HOME` where it runs (default ~/bentoml)",
+                bento.tag()
+            ),
+        )
+        .at(home.span.clone())
+        .label("read by bentoray only")
+        .help(format!(
+            "{who}: run Ray with `BENTOML_HOME` set to a store holding the bento (for a local `serve run`, the absolute path of this `bentoml_home`), or set `[application] runtime_env = {{ env_vars = {{ BENTOML_HOME = \"<store on the nodes>\" }} }}`"
+        )),
+    )
+}
+
 /// Places a bento problem in the spec: at the runner's table when the
 /// problem is about a configured runner, else at the `bento` value.
 fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic> {
@@ -204,6 +249,8 @@ fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic>
         "model not found"
     } else if problem.rule.code == rules::BENTO_ARCHIVE.code {
         "an export archive"
+    } else if problem.rule.code == rules::BENTO_DIRECTORY.code {
+        "a directory, loaded by tag at run time"
     } else {
         "this bento"
     };

@@ -117,6 +117,13 @@ fn spec_reference() -> String {
         ("`ray_actor_options`", Some("RayActorOptions")),
         ("`autoscaling_config`", Some("AutoscalingConfig")),
         ("`[batching.<runner>.<method>]`", Some("BatchOptions")),
+        (
+            "`runtime_env` (in `[application]` or `ray_actor_options`)",
+            Some("RuntimeEnv"),
+        ),
+        ("`pip` of a `runtime_env`, as a table", Some("PipTable")),
+        ("`uv` of a `runtime_env`, as a table", Some("UvTable")),
+        ("`config` of a `runtime_env`", Some("RuntimeEnvConfig")),
     ];
     let mut out = String::new();
     for (title, def) in sections {

@@ -294,7 +294,16 @@ fn unknown_key(
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
-    let suggestion = closest(key, &known);
+    let mut suggestion = closest(key, &known);
+    // `working_directory` for `working_dir`: a runtime_env field that the key
+    // starts with is the likely meaning (a plugin name would rarely be one).
+    if suggestion.is_none() && path.last() == Some(&Segment::Key("runtime_env".into())) {
+        suggestion = known
+            .iter()
+            .filter(|k| k.len() >= 3 && (key.starts_with(k.as_str()) || k.starts_with(key)))
+            .max_by_key(|k| k.len())
+            .map(String::as_str);
+    }
     // The label carries the suggestion; the help lists every valid name.
     let list = |noun: &str, owner: String| -> String {
         if known.is_empty() {
@@ -352,6 +361,29 @@ fn unknown_key(
                 "Ray Serve silently ignores options at the wrong level; move `{key}` to {home}"
             ))
         }
+        [.., "runtime_env"] if suggestion.is_none() => Diagnostic::new(
+            &rules::RUNTIME_ENV_PLUGIN,
+            format!("`{key}` in [{}] is not a Ray runtime_env field", dotted(path)),
+        )
+        .at(span)
+        .label("a plugin field for Ray")
+        .help(format!(
+            "Ray ignores it (logging only \"runtime_env field {key} is not recognized by Ray and will be ignored\") unless the cluster installs a runtime_env plugin named `{key}`; runtime_env fields are: {}",
+            known.join(", ")
+        )),
+        [.., "runtime_env"] => Diagnostic::new(
+            &rules::UNKNOWN_KEY,
+            format!("unknown key `{key}` in [{}]", dotted(path)),
+        )
+        .at(span)
+        .label(format!(
+            "unknown key; did you mean `{}`?",
+            suggestion.unwrap_or_default()
+        ))
+        .help(format!(
+            "Ray would keep `{key}` as a plugin field and ignore it, so the environment would lack it; runtime_env fields are: {}",
+            known.join(", ")
+        )),
         _ => Diagnostic::new(
             &rules::UNKNOWN_KEY,
             format!("unknown key `{key}` in {}", describe_table(path)),
@@ -433,6 +465,15 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     let mut current = schema;
     // Bounded: our schema has no ref cycles through `$ref` alone.
     for _ in 0..8 {
+        // schemars writes a described `$ref` as `allOf: [{$ref}]`.
+        if let Some([only]) = current
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            current = only;
+            continue;
+        }
         match current.get("$ref").and_then(Value::as_str) {
             Some(r) => {
                 let name = r.trim_start_matches("#/definitions/");

@@ -8,7 +8,7 @@ use crate::diagnostic::{Diagnostic, rules};
 use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, OptionTable, RayVersion, v};
 use crate::spec::types::find_option;
 
-use super::versions;
+use super::{runtime_env, versions};
 use crate::spec::spanned::{Entry, Node, NodeKind};
 
 /// Runs every semantic rule. Returns the target Ray version, or `None` when
@@ -36,6 +36,7 @@ pub fn check(
     }
     if let Some(target) = version {
         versions::check(root, target, diags);
+        runtime_env::check(root, target, diags);
         batch_capacity(root, bento, target, diags);
         bentoml_entrypoint_rules(root, bento, target, diags);
     }

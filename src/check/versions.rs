@@ -60,6 +60,33 @@ pub fn option_tables<'a>(root: &'a Node) -> Vec<TableRef<'a>> {
             );
         }
     }
+    let runtime_env_at =
+        |parent: &'a Node, path: &[Segment]| -> Vec<(OptionTable, &'a Node, Vec<Segment>)> {
+            let mut found = Vec::new();
+            let Some(env) = parent.get("runtime_env") else {
+                return found;
+            };
+            let mut env_path = path.to_vec();
+            env_path.push(key("runtime_env"));
+            for (name, table) in [
+                ("pip", OptionTable::RuntimeEnvPip),
+                ("uv", OptionTable::RuntimeEnvUv),
+                ("config", OptionTable::RuntimeEnvConfig),
+            ] {
+                if let Some(child) = env.get(name) {
+                    let mut p = env_path.clone();
+                    p.push(key(name));
+                    found.push((table, child, p));
+                }
+            }
+            found.insert(0, (OptionTable::RuntimeEnv, env, env_path));
+            found
+        };
+    if let Some(app) = root.get("application") {
+        for (table, node, path) in runtime_env_at(app, &[key("application")]) {
+            push(table, node, path);
+        }
+    }
     let mut deployments: Vec<(&Node, Vec<Segment>)> = Vec::new();
     if let Some(service) = root.get("service") {
         deployments.push((service, vec![key("service")]));
@@ -77,7 +104,12 @@ pub fn option_tables<'a>(root: &'a Node) -> Vec<TableRef<'a>> {
             if let Some(child) = node.get(name) {
                 let mut p = path.clone();
                 p.push(key(name));
-                push(table, child, p);
+                push(table, child, p.clone());
+                if table == OptionTable::ActorOptions {
+                    for (table, node, path) in runtime_env_at(child, &p) {
+                        push(table, node, path);
+                    }
+                }
             }
         }
     }

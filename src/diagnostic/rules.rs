@@ -89,6 +89,9 @@ rules! {
     BENTO_ARCHIVE = "BR208" "bento-archive" Note "bento_archive"
         summary "The bento is a `.bento` export archive, which must be imported where it runs."
         doc "bentoray reads the archive's metadata directly, but `bentoml.ray.deployment` loads bentos by tag from the store of the machine that runs it. Import the archive (`bentoml import <file>.bento`) on every node, or bake it into the image, before deploying.";
+    BENTO_DIRECTORY = "BR215" "bento-directory" Note "bento_directory"
+        summary "The bento is given as a directory, but Ray loads it by tag from a BentoML store."
+        doc "bentoray reads the directory's metadata, but the generated entrypoint loads the pinned tag from the BentoML store (`BENTOML_HOME`) of the process that runs it: the one that builds the application with the default `EXPORT_BENTO`, every replica with `LOCAL_BENTO`. The directory itself is not used at run time. When it is inside a store (`<store>/bentos/<name>/<version>`), set `BENTOML_HOME` to that store where Ray runs; otherwise export it (`bentoml export`) and import it there (`bentoml import`).";
 
     NOT_BATCHABLE = "BR301" "not-batchable" Error "not_batchable"
         summary "Batching options are set for a method that is not batchable."
@@ -165,6 +168,18 @@ rules! {
     USER_CONFIG_UNSUPPORTED = "BR325" "user-config-unsupported" Error "user_config"
         summary "`user_config` is set, but bento deployments have no `reconfigure` method."
         doc "Ray Serve passes `user_config` to a deployment's `reconfigure()` and fails replicas whose class has none (\"user_config specified but deployment … missing reconfigure method\"). Neither BentoML's nor bentoray's runner and API-server deployments define one, so the deployment would never become healthy. Remove `user_config`.";
+    RUNTIME_ENV_URI = "BR326" "runtime-env-uri" Error "runtime_env"
+        summary "A runtime_env `working_dir` or `py_modules` entry is not a URI the target Ray release accepts in a serve config."
+        doc "Serve configs take only URIs there (\"runtime_envs in the Serve config support only remote URIs in working_dir and py_modules\"): a local path such as `./out` or `/abs/out` is rejected by `serve deploy`, `serve run` and KubeRay alike. Remote packages (`s3://`, `gs://`, `https://`, `file://`, …) must be archives: `.zip` or `.whl` up to Ray 2.55, also `.tar.gz`/`.tgz` from 2.56, and from 2.60 `.zip`/`.tar.gz`/`.tgz`/`.tar.xz` (plus `.whl` for `py_modules`). `local:///abs/dir` (a directory already on every node) needs Ray 2.60, an absolute path and no archive extension. Newer schemes (`uv://` 2.40, `azure://`/`abfss://` 2.50, `http://` 2.56) are rejected by older releases.";
+    RUNTIME_ENV_PLUGIN = "BR327" "runtime-env-plugin" Warning "runtime_env_plugin"
+        summary "A runtime_env key that is not a Ray runtime_env field: Ray treats it as a plugin and ignores it unless the cluster has that plugin."
+        doc "Ray accepts any key in a runtime_env as a plugin field (custom plugins are installed with `RAY_RUNTIME_ENV_PLUGINS`). Without such a plugin the runtime-env agent only logs \"runtime_env field … is not recognized by Ray and will be ignored\" and the replicas start without it. A key close to a real field (`pipp` for `pip`) is an error instead (BR101). Remove the key, or keep it if your cluster installs a plugin of that name.";
+    RUNTIME_ENV_CONFLICT = "BR328" "runtime-env-conflict" Error "runtime_env"
+        summary "runtime_env fields that Ray does not allow together (after merging the application's runtime_env into a replica's)."
+        doc "Ray rejects `pip`, `conda` and `uv` together (only one package manager), and allows `image_uri` or `container` only with `config` (and, from Ray 2.40, `env_vars`). A replica's runtime_env is the application's with the replica's keys replacing it, so `pip` in `[application]` and `conda` in `ray_actor_options` conflict too. bentoray always writes `env_vars` (the entrypoint hash) into the application's runtime_env, so before Ray 2.40 `image_uri` and `container` cannot be used at all. Ray reports these only when the application deploys, after `serve deploy` has returned.";
+    BENTOML_HOME_RUNTIME = "BR329" "bentoml-home-runtime" Note "bentoml_home_runtime"
+        summary "`bentoml_home` only tells bentoray where to read the bento; Ray loads it from `BENTOML_HOME` where it runs."
+        doc "The generated entrypoint loads the pinned tag with `bentoml.load`, which reads the store named by `BENTOML_HOME` (default `~/bentoml`) of the process that runs it: with `EXPORT_BENTO` the process that builds the application (`serve run`'s Ray workers, the controller's build task), with `LOCAL_BENTO` every replica. bentoray does not write `bentoml_home` into the outputs, because a path on this machine is rarely a path on the cluster's nodes. Set `BENTOML_HOME` where Ray runs (e.g. `BENTOML_HOME=/abs/store serve run serve.yaml` locally, or `[application] runtime_env = { env_vars = { BENTOML_HOME = \"/store/on/nodes\" } }`, which silences this note).";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).

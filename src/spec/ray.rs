@@ -68,6 +68,14 @@ pub enum OptionTable {
     Autoscaling,
     /// `[batching.<runner>.<method>]`.
     Batching,
+    /// A `runtime_env` table (`[application]` or `ray_actor_options`).
+    RuntimeEnv,
+    /// `pip` of a runtime_env, written as a table.
+    RuntimeEnvPip,
+    /// `uv` of a runtime_env, written as a table.
+    RuntimeEnvUv,
+    /// `config` of a runtime_env.
+    RuntimeEnvConfig,
 }
 
 impl OptionTable {
@@ -82,6 +90,10 @@ impl OptionTable {
             OptionTable::ActorOptions => "`ray_actor_options`",
             OptionTable::Autoscaling => "`autoscaling_config`",
             OptionTable::Batching => "[batching.<runner>.<method>]",
+            OptionTable::RuntimeEnv => "a `runtime_env` table",
+            OptionTable::RuntimeEnvPip => "a runtime_env's `pip` table",
+            OptionTable::RuntimeEnvUv => "a runtime_env's `uv` table",
+            OptionTable::RuntimeEnvConfig => "a runtime_env's `config` table",
         }
     }
 }
@@ -243,3 +255,65 @@ macro_rules! ray_options {
     };
 }
 pub(crate) use ray_options;
+
+/// Where a `working_dir` or `py_modules` entry of a runtime_env may point.
+/// Ray Serve configs take URIs only (`ServeDeploySchema`'s
+/// `runtime_env_contains_remote_uris`, then `RuntimeEnv` validation when the
+/// controller starts the build task and the replicas): a plain path is
+/// rejected. Facts from `_private/runtime_env/{packaging,protocol,validation}.py`
+/// and `_common/runtime_env_uri.py` of Ray 2.6, 2.10, 2.20, 2.31, 2.35, 2.40,
+/// 2.46, 2.50, 2.55, 2.56, 2.57 and 2.60.
+pub mod uri {
+    use super::{RayVersion, v};
+
+    /// URI schemes and the first release that accepts each.
+    pub const SCHEMES: &[(&str, RayVersion)] = &[
+        ("gcs", v(2, 0)),
+        ("conda", v(2, 0)),
+        ("pip", v(2, 0)),
+        ("https", v(2, 0)),
+        ("s3", v(2, 0)),
+        ("gs", v(2, 0)),
+        ("file", v(2, 0)),
+        ("uv", v(2, 40)),
+        ("azure", v(2, 50)),
+        ("abfss", v(2, 50)),
+        ("http", v(2, 56)),
+        // A directory already on every node, used in place (ray#65245).
+        ("local", v(2, 60)),
+    ];
+
+    /// Schemes whose URIs name a downloadable package, which must have an
+    /// archive extension.
+    pub fn is_remote(scheme: &str, target: RayVersion) -> bool {
+        matches!(scheme, "https" | "s3" | "gs" | "file" | "azure" | "abfss" | "http")
+            // Ray-managed uploads are only checked from 2.60.
+            || (scheme == "gcs" && target >= v(2, 60))
+    }
+
+    /// The archive extensions a remote `working_dir` (or `py_modules` entry,
+    /// when `py_modules` is true) must end with on `target`.
+    pub fn extensions(py_modules: bool, target: RayVersion) -> &'static [&'static str] {
+        if target >= v(2, 60) {
+            if py_modules {
+                &[".zip", ".whl", ".tar.gz", ".tgz", ".tar.xz"]
+            } else {
+                &[".zip", ".tar.gz", ".tgz", ".tar.xz"]
+            }
+        } else if target >= v(2, 56) {
+            &[".zip", ".whl", ".tar.gz", ".tgz"]
+        } else {
+            &[".zip", ".whl"]
+        }
+    }
+
+    /// Archive extensions a `local://` directory must not have.
+    pub const LOCAL_NOT_ARCHIVE: &[&str] = &[".zip", ".whl", ".tar.gz", ".tgz", ".tar.xz"];
+
+    /// From this release `container` and `image_uri` may be combined with
+    /// `env_vars` (before, only with `config`).
+    pub const IMAGE_WITH_ENV_VARS: RayVersion = v(2, 40);
+
+    /// From this release `uv` exists and is exclusive with `pip` and `conda`.
+    pub const UV: RayVersion = v(2, 40);
+}

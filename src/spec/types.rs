@@ -178,7 +178,8 @@ ray_options! {
         route_prefix: String => Availability::ALWAYS.defaults(&[(v(2, 0), "/")]).nullable(),
         /// `<module>:<variable>` of the generated entrypoint; bentoray writes `<module>.py` exposing `<variable>`. Default: `bento_ray:app`.
         import_path: String => Availability::ALWAYS,
-        /// Ray runtime environment of the application (`working_dir` must be a URI such as `s3://…`, `https://…zip` or, from Ray 2.60, `local:///abs/dir`).
+        /// Ray runtime environment of the application: its build task and every replica run in it (`working_dir` must be a URI such as `s3://…/out.zip`, `https://…/out.zip` or, from Ray 2.60, `local:///abs/dir`).
+        #[schemars(schema_with = "runtime_env_schema")]
         runtime_env: Table => Availability::ALWAYS,
         /// Arguments passed to the application builder (Ray 2.5+).
         args: Table => Availability::since(2, 5),
@@ -303,7 +304,8 @@ ray_options! {
         resources: IndexMap<String, Number> => Availability::ALWAYS,
         /// Required accelerator type, e.g. `A100`.
         accelerator_type: String => Availability::ALWAYS.nullable(),
-        /// Ray runtime environment of each replica, merged with the application's.
+        /// Ray runtime environment of each replica, merged with the application's (its keys replace the application's, `env_vars` are merged).
+        #[schemars(schema_with = "runtime_env_schema")]
         runtime_env: Table => Availability::ALWAYS,
     }
 }
@@ -392,6 +394,133 @@ ray_options! {
     }
 }
 
+// A runtime_env stays a free table in the typed spec (it is passed to Ray as
+// written, plugin keys included); these declarations give it a schema, the
+// version rules and docs. Facts from Ray's `runtime_env/runtime_env.py` and
+// `_private/runtime_env/validation.py` (see `ray::uri` for the releases read).
+ray_options! {
+    /// A Ray runtime environment (`runtime_env`). Keys Ray does not know are plugin fields: Ray ignores them unless the cluster has a plugin of that name.
+    pub struct RuntimeEnv in RuntimeEnv {
+        /// The replicas' working directory: a URI of a package (`s3://…/out.zip`, `https://…/out.zip`, `gs://…`; `.tar.gz` archives from Ray 2.56) or, from Ray 2.60, `local:///abs/dir` for a directory already on every node. Serve configs reject local paths.
+        working_dir: String => Availability::ALWAYS,
+        /// Python packages to import, as URIs of `.zip` or `.whl` packages (or, from Ray 2.60, `local:///abs/dir`); like `working_dir`, never local paths.
+        py_modules: Vec<String> => Availability::ALWAYS,
+        /// Glob patterns of files to leave out of an uploaded `working_dir`.
+        excludes: Vec<String> => Availability::ALWAYS,
+        /// Packages to pip-install: a list of requirements, the path of a requirements file on the node that deploys, or a table. Not together with `conda` or `uv`.
+        #[schemars(schema_with = "pip_schema")]
+        pip: Value => Availability::ALWAYS,
+        /// Packages to install with uv (Ray 2.40+): a list of requirements, a requirements file path, or a table. Not together with `pip` or `conda`.
+        #[schemars(schema_with = "uv_schema")]
+        uv: Value => Availability::since(2, 40),
+        /// A conda environment: the name of an existing environment, the path of an environment YAML file or directory, or an environment table (`dependencies = [...]`). Not together with `pip` or `uv`.
+        #[schemars(schema_with = "conda_schema")]
+        conda: Value => Availability::ALWAYS,
+        /// Environment variables of the processes: `{NAME = "value"}` (values are strings).
+        env_vars: IndexMap<String, String> => Availability::ALWAYS,
+        /// A container image to run the worker in (Ray 2.31+; for Ray's image, not a Docker registry login). Only with `config` and, from Ray 2.40, `env_vars`.
+        image_uri: String => Availability::since(2, 31),
+        /// DEPRECATED (use `image_uri`): a container to run the worker in, `{image = "…", run_options = [...]}`. Only with `config` and, from Ray 2.40, `env_vars`.
+        container: Table => Availability::ALWAYS,
+        /// The Python executable that starts the workers, e.g. `"uv run"` (Ray 2.46+).
+        py_executable: String => Availability::since(2, 46),
+        /// `<module>.<function>` to call in each worker process when it starts.
+        worker_process_setup_hook: String => Availability::ALWAYS,
+        /// URIs of jar files for Java workers.
+        java_jars: Vec<String> => Availability::ALWAYS,
+        /// Run workers under Nsight Systems profiling (Ray 2.10+): `"default"` or a table of nsys options.
+        #[schemars(schema_with = "string_or_table_schema")]
+        nsight: Value => Availability::since(2, 10),
+        /// How Ray sets the environment up: setup timeout, eager install, log files.
+        config: RuntimeEnvConfig => Availability::ALWAYS,
+    }
+}
+
+ray_options! {
+    /// `pip` of a runtime_env written as a table.
+    pub struct PipTable in RuntimeEnvPip {
+        /// Requirements to install: a list, or the path of a requirements file on the node that deploys.
+        #[schemars(schema_with = "requirements_schema")]
+        packages: Value => Availability::ALWAYS,
+        /// Run `pip check` after installing. Default: false.
+        pip_check: bool => Availability::ALWAYS.defaults(&[(v(2, 0), "false")]),
+        /// pip's own version, e.g. `"==22.0.2"` (a PEP 508 specifier appended to `pip`).
+        pip_version: String => Availability::ALWAYS,
+        /// Extra `pip install` options (Ray 2.50+).
+        pip_install_options: Vec<String> => Availability::since(2, 50),
+    }
+}
+
+ray_options! {
+    /// `uv` of a runtime_env written as a table.
+    pub struct UvTable in RuntimeEnvUv {
+        /// Requirements to install (required).
+        packages: Vec<String> => Availability::since(2, 40),
+        /// Run `uv pip check` after installing. Default: false.
+        uv_check: bool => Availability::since(2, 40).defaults(&[(v(2, 40), "false")]),
+        /// uv's own version, e.g. `"==0.4.0"`.
+        uv_version: String => Availability::since(2, 40),
+        /// Extra `uv pip install` options (Ray 2.46+). Default: `["--no-cache"]`.
+        uv_pip_install_options: Vec<String> => Availability::since(2, 46),
+    }
+}
+
+ray_options! {
+    /// `config` of a runtime_env (Ray's `RuntimeEnvConfig`).
+    pub struct RuntimeEnvConfig in RuntimeEnvConfig {
+        /// Seconds the environment may take to set up before the task or replica fails: ≥ 1, or -1 for no limit. Default: 600.
+        #[schemars(schema_with = "setup_timeout_schema")]
+        setup_timeout_seconds: i64 => Availability::ALWAYS.defaults(&[(v(2, 0), "600")]),
+        /// Install the environment when the job starts instead of on first use. Default: true.
+        eager_install: bool => Availability::ALWAYS.defaults(&[(v(2, 0), "true")]),
+        /// Log files whose setup output is also printed to the driver (Ray 2.20+).
+        log_files: Vec<String> => Availability::since(2, 20),
+    }
+}
+
+fn runtime_env_schema(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<RuntimeEnv>()
+}
+
+fn string_list() -> Value {
+    serde_json::json!({"type": "array", "items": {"type": "string"}})
+}
+
+fn requirements_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "A list of requirements, or a requirements file path.",
+        "anyOf": [string_list(), {"type": "string"}]
+    })
+}
+
+fn pip_schema(generator: &mut SchemaGenerator) -> Schema {
+    let table = generator.subschema_for::<PipTable>();
+    json_schema!({
+        "anyOf": [string_list(), {"type": "string"}, table]
+    })
+}
+
+fn uv_schema(generator: &mut SchemaGenerator) -> Schema {
+    let table = generator.subschema_for::<UvTable>();
+    json_schema!({
+        "anyOf": [string_list(), {"type": "string"}, table]
+    })
+}
+
+fn conda_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"anyOf": [{"type": "string"}, {"type": "object"}]})
+}
+
+fn string_or_table_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"anyOf": [{"type": "string"}, {"type": "object"}]})
+}
+
+fn setup_timeout_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [{"type": "integer", "minimum": 1}, {"type": "integer", "const": -1}]
+    })
+}
+
 /// Every option table, for the version rules and the docs.
 pub const OPTION_TABLES: &[&[RayOption]] = &[
     RaySection::OPTIONS,
@@ -402,6 +531,10 @@ pub const OPTION_TABLES: &[&[RayOption]] = &[
     RayActorOptions::OPTIONS,
     AutoscalingConfig::OPTIONS,
     BatchOptions::OPTIONS,
+    RuntimeEnv::OPTIONS,
+    PipTable::OPTIONS,
+    UvTable::OPTIONS,
+    RuntimeEnvConfig::OPTIONS,
 ];
 
 /// The README's "Ray options by version" table, generated from the option
