@@ -144,6 +144,13 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
     let mut problems = Vec::new();
     let dir = if looks_like_path(value) || value.ends_with(".bento") {
         let dir = spec_dir.join(value);
+        if let Some(problem) = latest_pointer(&dir, value) {
+            problems.push(problem);
+            return Loaded {
+                bento: None,
+                problems,
+            };
+        }
         if dir.is_file() {
             return load_archive(&dir, store);
         }
@@ -230,6 +237,46 @@ fn directory_note(bento: &Bento, dir: &Path) -> BentoProblem {
     .help(help)
 }
 
+/// `bento` naming a store's `bentos/<name>/latest` file: a pointer holding
+/// the newest version's name, not a bento or an archive.
+fn latest_pointer(path: &Path, value: &str) -> Option<BentoProblem> {
+    if !path.is_file() || path.file_name()? != "latest" {
+        return None;
+    }
+    let name_dir = path.parent()?;
+    let version = fs::read_to_string(path).ok()?.trim().to_string();
+    let name = name_dir.file_name()?.to_str()?;
+    let version_dir = Path::new(value)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(&version);
+    let store = name_dir.parent().and_then(Path::parent);
+    let shown_store = Path::new(value)
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let in_store = store.is_some_and(|s| s.join("bentos").join(name).is_dir());
+    Some(
+        BentoProblem::new(
+            &rules::BENTO_NOT_FOUND,
+            format!(
+                "`{value}` is the `latest` pointer of bento `{name}` in a BentoML store (it names version `{version}`), not a bento"
+            ),
+        )
+        .help(if in_store && !version.is_empty() {
+            format!(
+                "use the tag with that store: `bento = \"{name}:latest\"` and `bentoml_home = \"{}\"`, or the version's directory: `bento = \"{}\"`",
+                shown_store.display(),
+                version_dir.display()
+            )
+        } else {
+            format!("use the tag `{name}:latest` with `bentoml_home` set to the store")
+        }),
+    )
+}
+
 /// Loads a `.bento` export: its metadata is extracted into a temporary
 /// directory and read like a bento directory.
 fn load_archive(archive: &Path, store: &StoreRoot) -> Loaded {
@@ -286,6 +333,22 @@ fn resolve_tag(tag: &Tag, store: &StoreRoot) -> Result<PathBuf, BentoProblem> {
     let bentos = store.path.join("bentos");
     let searched = format!("{} (from {})", bentos.display(), store.origin);
     let name_dir = bentos.join(&tag.name);
+    if !store.path.is_dir() {
+        return Err(BentoProblem::new(
+            &rules::BENTO_NOT_FOUND,
+            format!(
+                "bento `{}` cannot be looked up: the store {} (from {}) does not exist",
+                tag.name,
+                store.path.display(),
+                store.origin
+            ),
+        )
+        .help(match store.origin {
+            o if o.starts_with("`bentoml_home`") => "`bentoml_home` is relative to the spec's directory: point it at a BentoML store (the directory holding `bentos/`)",
+            o if o.starts_with('$') => "point $BENTOML_HOME at a BentoML store (the directory holding `bentos/`), or set `bentoml_home` in the spec",
+            _ => "build or import the bento (`bentoml build`, `bentoml import`), or set `bentoml_home` to the store that holds it",
+        }));
+    }
     if !name_dir.is_dir() {
         let names = list_dirs(&bentos);
         let mut problem = BentoProblem::new(

@@ -13,9 +13,11 @@ use crate::spec::ray::{OptionTable, RayVersion};
 use crate::spec::spanned::{Node, NodeKind, Segment, dotted};
 use crate::spec::types::OPTION_TABLES;
 
-/// The static schema specialised to a bento: `runners` and `batching` only
-/// accept that bento's runner names, and `batching.<runner>` only that
-/// runner's method names when they are known.
+/// The static schema specialised to a bento: `runners` and `batching` know
+/// that bento's runner names, and `batching.<runner>` that runner's method
+/// names when they are known. Other names still get the option schema, so
+/// the options inside a misspelled table are checked in the same run;
+/// [`unknown_names`] reports the names themselves.
 pub fn specialise(mut schema: Value, bento: &Bento) -> Value {
     let runner_props: serde_json::Map<String, Value> = bento
         .runners
@@ -38,7 +40,7 @@ pub fn specialise(mut schema: Value, bento: &Bento) -> Value {
                         .iter()
                         .map(|m| (m.name.clone(), json!({"$ref": "#/definitions/BatchOptions"})))
                         .collect::<serde_json::Map<_, _>>(),
-                    "additionalProperties": false
+                    "additionalProperties": {"$ref": "#/definitions/BatchOptions"}
                 }),
                 None => json!({
                     "type": "object",
@@ -50,10 +52,108 @@ pub fn specialise(mut schema: Value, bento: &Bento) -> Value {
         .collect();
     let props = &mut schema["properties"];
     props["runners"]["properties"] = Value::Object(runner_props);
-    props["runners"]["additionalProperties"] = Value::Bool(false);
+    props["runners"]["additionalProperties"] = json!({"$ref": "#/definitions/DeploymentOptions"});
     props["batching"]["properties"] = Value::Object(batching_props);
-    props["batching"]["additionalProperties"] = Value::Bool(false);
+    props["batching"]["additionalProperties"] = json!({
+        "type": "object",
+        "additionalProperties": {"$ref": "#/definitions/BatchOptions"}
+    });
     schema
+}
+
+/// Runner and method names the bento does not have (BR102, BR103), and
+/// batching options written one level too high (`[batching.<runner>]
+/// max_batch_size = …`, BR313). Returns the paths whose own schema errors
+/// those diagnostics already explain.
+fn unknown_names(
+    schema: &Value,
+    root: &Node,
+    bento: &Bento,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Vec<Segment>> {
+    let mut explained = Vec::new();
+    let key = |k: &str| Segment::Key(k.to_string());
+    for section in ["runners", "batching"] {
+        let path = [key(section)];
+        let sub = schema_at(schema, schema, &path);
+        for entry in root.get(section).map(Node::entries).unwrap_or_default() {
+            if bento.runner(&entry.key).is_none() {
+                diags.push(unknown_key(
+                    &entry.key,
+                    entry.key_span.clone(),
+                    &path,
+                    sub,
+                    schema,
+                    Some(bento),
+                ));
+            }
+        }
+    }
+    for runner_entry in root.get("batching").map(Node::entries).unwrap_or_default() {
+        let runner = bento.runner(&runner_entry.key);
+        let path = [key("batching"), key(&runner_entry.key)];
+        let sub = schema_at(schema, schema, &path);
+        for entry in runner_entry.value.entries() {
+            let is_option =
+                crate::spec::types::find_option(OptionTable::Batching, &entry.key).is_some();
+            if is_option && !matches!(entry.value.kind, NodeKind::Table(_)) {
+                diags.push(batching_option_too_high(&runner_entry.key, entry, runner));
+                explained.push(vec![path[0].clone(), path[1].clone(), key(&entry.key)]);
+                continue;
+            }
+            let Some(methods) = runner.and_then(|r| r.methods.as_ref()) else {
+                continue;
+            };
+            if !methods.iter().any(|m| m.name == entry.key) {
+                diags.push(unknown_key(
+                    &entry.key,
+                    entry.key_span.clone(),
+                    &path,
+                    sub,
+                    schema,
+                    Some(bento),
+                ));
+            }
+        }
+    }
+    explained
+}
+
+/// `[batching.iris_clf] max_batch_size = 5`: the options of a method belong
+/// in the method's table.
+fn batching_option_too_high(
+    runner_name: &str,
+    entry: &crate::spec::spanned::Entry,
+    runner: Option<&crate::bento::Runner>,
+) -> Diagnostic {
+    let batchable: Option<Vec<&str>> = runner.and_then(|r| r.methods.as_ref()).map(|ms| {
+        ms.iter()
+            .filter(|m| m.batchable)
+            .map(|m| m.name.as_str())
+            .collect()
+    });
+    let example = batchable
+        .as_ref()
+        .and_then(|b| b.first().copied())
+        .unwrap_or("<method>");
+    let methods = match &batchable {
+        Some(b) if b.is_empty() => format!("runner `{runner_name}` has no batchable method"),
+        Some(b) => format!("batchable methods of `{runner_name}`: {}", b.join(", ")),
+        None => format!("the methods of `{runner_name}` are not recorded in the bento"),
+    };
+    Diagnostic::new(
+        &rules::WRONG_LEVEL,
+        format!(
+            "`{}` is a batching option of one method; it belongs in [batching.{runner_name}.<method>]",
+            entry.key
+        ),
+    )
+    .at(entry.key_span.clone())
+    .label(format!("move to [batching.{runner_name}.{example}]"))
+    .help(format!(
+        "batching options are set per method: write `[batching.{runner_name}.{example}]` and put `{}` under it; {methods}",
+        entry.key
+    ))
 }
 
 /// Validates `instance` and returns one diagnostic per problem.
@@ -71,6 +171,10 @@ pub fn validate(
     };
     let mut diags = Vec::new();
     integral_floats(root, &mut Vec::new(), schema, target, &mut diags);
+    let explained = match bento {
+        Some(b) => unknown_names(schema, root, b, &mut diags),
+        None => Vec::new(),
+    };
     for error in validator.iter_errors(instance) {
         // `null` only stands in for non-finite numbers, already reported.
         if error.instance().is_null() {
@@ -84,6 +188,9 @@ pub fn validate(
                 LocationSegment::Index(i) => Segment::Index(i),
             })
             .collect();
+        if explained.contains(&path) {
+            continue;
+        }
         map_error(error.kind(), &path, schema, root, bento, target, &mut diags);
     }
     diags
@@ -349,6 +456,28 @@ fn unknown_key(
         .help(
             "remove `name`: deployments are named `bento-svc-<service>` and `bento-runner-<runner>` as bentoml.ray.deployment names them, so that serve config overrides apply",
         ),
+        _ if bentoml_argument(key).is_some() => {
+            let (table, example) = bentoml_argument(key).unwrap_or_default();
+            Diagnostic::new(
+                &rules::UNKNOWN_KEY,
+                format!("`{key}` is `bentoml.ray.deployment`'s argument name; bentoray uses {table}"),
+            )
+            .at(span)
+            .label(format!("use {table}"))
+            .help(format!(
+                "write the options as TOML tables instead of BentoML's dictionary, e.g.\n{example}"
+            ))
+        }
+        _ if key == "enable_batching" && !path.is_empty() => Diagnostic::new(
+            &rules::WRONG_LEVEL,
+            format!(
+                "`enable_batching` does not belong in {}; it belongs at the top level",
+                describe_table(path)
+            ),
+        )
+        .at(span)
+        .label("move to the top level")
+        .help("write `enable_batching = true` before the first table of the spec (it switches batching on for the whole bento, as `bentoml.ray.deployment(enable_batching=True)`)"),
         _ if home_of(key, path).is_some() => {
             let home = home_of(key, path).unwrap_or_default();
             Diagnostic::new(
@@ -394,6 +523,22 @@ fn unknown_key(
             None => "unknown key".to_string(),
         })
         .help(list("keys", "valid".to_string()).replacen("valid keys", "valid keys are", 1)),
+    }
+}
+
+/// `bentoml.ray.deployment`'s keyword arguments, which bentoray spells as
+/// tables: the table to use and an example.
+fn bentoml_argument(key: &str) -> Option<(&'static str, &'static str)> {
+    match key {
+        "service_deployment_config" => Some(("[service]", "[service]\nnum_replicas = 2")),
+        "runners_deployment_config_map" => {
+            Some(("[runners.<runner>]", "[runners.iris_clf]\nnum_replicas = 2"))
+        }
+        "batching_config" => Some((
+            "[batching.<runner>.<method>]",
+            "[batching.iris_clf.predict]\nmax_batch_size = 32",
+        )),
+        _ => None,
     }
 }
 
