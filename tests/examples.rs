@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use bentoray::spec::types::EntrypointKind;
-use common::{bentoray_ok, files_for, plan_for, python_json, python3, root, ruff};
+use common::{
+    assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for, python_json,
+    python3, root, ruff,
+};
 
 const EXAMPLES: &[&str] = &[
     "tag_only",
@@ -115,7 +116,7 @@ fn emitted_yaml_round_trips_to_the_plan() {
     }
 }
 
-/// The entrypoint is valid Python (and passes ruff) whose literals are
+/// The entrypoint is valid Python (ruff-clean, format included) whose literals are
 /// exactly the plan's values.
 #[test]
 fn emitted_python_is_valid_and_passes_the_plan() {
@@ -123,6 +124,10 @@ fn emitted_python_is_valid_and_passes_the_plan() {
         return;
     };
     let ruff = ruff("emitted_python_is_valid_and_passes_the_plan");
+    if let Some(ruff) = &ruff {
+        let runtime = root().join("src/emit/native_runtime.py");
+        assert_ruff_formatted(ruff, &runtime, "native_runtime.py");
+    }
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
@@ -131,17 +136,7 @@ fn emitted_python_is_valid_and_passes_the_plan() {
         let path = dir.path().join(&files[1].name);
         std::fs::write(&path, &files[1].contents).unwrap();
         if let Some(ruff) = &ruff {
-            let out = Command::new(ruff)
-                .args(["check", "--no-cache", "--quiet"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{example}: ruff rejects the entrypoint:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_ruff_clean(ruff, &path, example);
         }
         let e = &plan.entrypoint;
         match e.kind {
