@@ -74,7 +74,8 @@ enum Color {
 enum Format {
     /// Graphical reports with source snippets (stderr).
     Human,
-    /// A JSON array of diagnostics (stdout).
+    /// JSON on stdout: the diagnostics array (`check`, `build`), the rules
+    /// (`rules`, `explain`).
     Json,
 }
 

@@ -177,7 +177,7 @@ fn number(n: &serde_json::Number) -> String {
 
 /// A YAML string: plain when unambiguous in YAML 1.1 and 1.2, else
 /// double-quoted with every character outside printable ASCII escaped.
-pub fn string(s: &str) -> String {
+fn string(s: &str) -> String {
     if is_plain_safe(s) {
         return s.to_string();
     }
