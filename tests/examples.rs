@@ -7,7 +7,7 @@ mod common;
 use bentoray::spec::types::EntrypointKind;
 use common::{
     assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for, python_json,
-    python3, root, ruff,
+    python3, pyyaml_load, pyyaml_pythons, root, ruff,
 };
 
 const EXAMPLES: &[&str] = &[
@@ -93,6 +93,8 @@ fn building_twice_gives_byte_identical_files() {
 
 #[test]
 fn emitted_yaml_round_trips_to_the_plan() {
+    let mut texts = Vec::new();
+    let mut expected = Vec::new();
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
@@ -113,6 +115,13 @@ fn emitted_yaml_round_trips_to_the_plan() {
             !files[0].contents.contains("null"),
             "{example}: serve.yaml must omit unset fields"
         );
+        texts.push(files[0].contents.clone());
+        expected.push(parsed);
+    }
+    // And as Ray reads it (PyYAML, YAML 1.1).
+    for (label, python) in pyyaml_pythons("emitted_yaml_round_trips_to_the_plan") {
+        let loaded = pyyaml_load(&python, &texts);
+        assert_eq!(loaded, expected, "PyYAML ({label})");
     }
 }
 
