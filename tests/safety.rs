@@ -180,8 +180,15 @@ fn yaml_corpus_specs() -> Vec<(String, Value)> {
     written_args.insert("<<".into(), json!({"model": "evil"}));
     let mut written_env = serde_json::Map::new();
     let mut written_resources = serde_json::Map::new();
-    for (i, s) in HOSTILE.iter().enumerate() {
-        if *s == "<<" {
+    // Keys longer than YAML's 1024-character limit for implicit keys, as
+    // written and once escaped.
+    let long_keys = ["k".repeat(1100), "\u{1f600}".repeat(120)];
+    let corpus = HOSTILE
+        .iter()
+        .copied()
+        .chain(long_keys.iter().map(String::as_str));
+    for (i, s) in corpus.enumerate() {
+        if s == "<<" {
             continue; // written above, as a merge key would be used
         }
         args.push_str(&format!("{} = {}\n", toml_str(s), toml_str(s)));

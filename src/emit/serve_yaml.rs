@@ -88,6 +88,10 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// YAML limits implicit (`key: value`) keys to 1024 characters; PyYAML
+/// and libyaml reject longer ones, so those are written as explicit keys.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// Writes `value` at the current position (after `- ` or at a line start)
 /// and ends its last line.
 fn write_node(value: &Value, indent: usize, out: &mut String) {
@@ -97,7 +101,16 @@ fn write_node(value: &Value, indent: usize, out: &mut String) {
                 if i > 0 {
                     push_indent(indent, out);
                 }
-                out.push_str(&string(key));
+                let key_text = string(key);
+                if key_text.len() > MAX_IMPLICIT_KEY {
+                    // An explicit key: `? key` on its own line, then `:`.
+                    out.push_str("? ");
+                    out.push_str(&key_text);
+                    out.push('\n');
+                    push_indent(indent, out);
+                } else {
+                    out.push_str(&key_text);
+                }
                 out.push(':');
                 match v {
                     Value::Object(m) if !m.is_empty() => {
@@ -264,6 +277,20 @@ mod tests {
             string("a\"b\\\n\u{2028}\u{85}😀"),
             r#""a\"b\\\n\u2028\x85\U0001f600""#
         );
+    }
+
+    #[test]
+    fn long_keys_are_explicit() {
+        let long = "k".repeat(1100);
+        let escaped = "\u{1f600}".repeat(120);
+        let v = json!({"m": {&long: {"a": 1}, &escaped: [1, {"b": 2}], "short": 3}, &long: "x"});
+        let text = to_yaml(&v);
+        assert!(
+            text.contains(&format!("  ? {long}\n  :\n    a: 1\n")),
+            "{text}"
+        );
+        let back: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]
