@@ -17,7 +17,7 @@ use std::path::Path;
 
 use bentoray::diagnostic::{SourceFile, rules};
 use bentoray::{check, emit, plan};
-use common::{HOSTILE, python3, pyyaml_load, pyyaml_pythons, root, toml_str};
+use common::{HOSTILE, python3, pyyaml_load, pyyaml_pythons, root, ruff, toml_str};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -213,7 +213,7 @@ fn pyyaml_reads_back(test: &str, cases: &[(String, Value)]) {
 
 /// The Python side, once for all cases: each native entrypoint's data
 /// section is literals only (before the runtime marker) and evaluates to
-/// the plan's values.
+/// the plan's values, and `ruff format` would leave it as it is.
 fn python_data_matches_plan(test: &str, cases: &[(String, plan::Plan)]) {
     let Some(python) = python3(test) else {
         return;
@@ -254,6 +254,19 @@ print(json.dumps(out))
         String::from_utf8_lossy(&out.stderr)
     );
     let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    if let Some(ruff) = ruff(test) {
+        // One run for every file: none would be rewritten by a formatter.
+        let out = std::process::Command::new(ruff)
+            .args(["format", "--no-cache", "--check", "--diff"])
+            .args(&paths)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ruff format would rewrite a generated entrypoint:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     for (data, (text, plan)) in all.iter().zip(cases) {
         let e = &plan.entrypoint;
         assert_eq!(
