@@ -74,7 +74,8 @@ enum Color {
 enum Format {
     /// Graphical reports with source snippets (stderr).
     Human,
-    /// A JSON array of diagnostics (stdout).
+    /// JSON on stdout: the diagnostics array (`check`, `build`), the rules
+    /// (`rules`, `explain`).
     Json,
 }
 
@@ -133,6 +134,14 @@ fn run(cli: &Cli) -> u8 {
             );
             EXIT_OK
         }
+        Command::Rules if cli.format == Format::Json => {
+            let all: Vec<serde_json::Value> = rules::RULES.iter().map(|r| rule_json(r)).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&all).expect("rules serialize")
+            );
+            EXIT_OK
+        }
         Command::Rules => {
             for r in rules::RULES {
                 println!(
@@ -146,6 +155,13 @@ fn run(cli: &Cli) -> u8 {
             EXIT_OK
         }
         Command::Explain { code } => match rules::find(code) {
+            Some(r) if cli.format == Format::Json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rule_json(r)).expect("rule serializes")
+                );
+                EXIT_OK
+            }
             Some(r) => {
                 println!(
                     "{} ({}, {})\n\n{}\n\n{}",
@@ -177,12 +193,17 @@ fn build(spec_path: &Path, output: &Path, format: Format, color: bool) -> u8 {
         eprintln!("bentoray: nothing written to {}", output.display());
         return code.max(EXIT_SPEC_ERRORS);
     };
-    let plan = plan::lower(&checked, &name);
+    let plan = plan::lower(&checked, &plan::spec_name(spec_path));
     let files = emit::files(&plan);
     match emit::write::write_atomically(output, &files) {
         Ok(_) => {
             for f in &files {
-                println!("wrote {}", display(&output.join(&f.name)));
+                let line = format!("wrote {}", display(&output.join(&f.name)));
+                // With `--format json`, stdout is the JSON array alone.
+                match format {
+                    Format::Human => println!("{line}"),
+                    Format::Json => eprintln!("{line}"),
+                }
             }
             EXIT_OK
         }
@@ -229,7 +250,24 @@ fn report(reports: &[FileDiagnostics], format: Format, color: bool, summarize_cl
     }
 }
 
-/// A path as the user wrote it, with `/` separators.
+/// A path as the user wrote it; on Windows with `/` separators. (On Unix
+/// `\\` is an ordinary file-name character and is kept.)
 fn display(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
+    let text = path.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '\\' {
+        text.replace('\\', "/")
+    } else {
+        text.into_owned()
+    }
+}
+
+/// One rule for `rules`/`explain --format json`.
+fn rule_json(r: &rules::Rule) -> serde_json::Value {
+    serde_json::json!({
+        "code": r.code,
+        "name": r.name,
+        "severity": r.severity.as_str(),
+        "summary": r.summary,
+        "doc": r.doc,
+    })
 }

@@ -19,7 +19,7 @@ pub const DEFAULT_IMPORT_PATH: &str = "bento_ray:app";
 pub struct Plan {
     /// `bentoray <version>`.
     pub generator: String,
-    /// The spec as named to the user.
+    /// The spec's file name ([`spec_name`]).
     pub spec_name: String,
     /// The exact bento checked: `name:version`.
     pub bento_tag: String,
@@ -109,6 +109,16 @@ fn deployment_options(options: &DeploymentOptions) -> Map<String, Value> {
     // Lowered to the application's route_prefix.
     map.shift_remove("route_prefix");
     map
+}
+
+/// How generated headers name the spec at `path`: its file name alone, so
+/// the output does not depend on the working directory or on how the path
+/// was typed (`a/bentoray.toml` vs `bentoray.toml` run inside `a/`).
+pub fn spec_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Lowers a checked spec into a plan. `spec_name` is how the spec is named

@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use bentoray::spec::types::EntrypointKind;
-use common::{bentoray_ok, files_for, plan_for, python_json, python3, root, ruff};
+use common::{
+    assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for, python_json,
+    python3, pyyaml_load, pyyaml_pythons, root, ruff,
+};
 
 const EXAMPLES: &[&str] = &[
     "tag_only",
@@ -92,6 +93,8 @@ fn building_twice_gives_byte_identical_files() {
 
 #[test]
 fn emitted_yaml_round_trips_to_the_plan() {
+    let mut texts = Vec::new();
+    let mut expected = Vec::new();
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
@@ -112,10 +115,17 @@ fn emitted_yaml_round_trips_to_the_plan() {
             !files[0].contents.contains("null"),
             "{example}: serve.yaml must omit unset fields"
         );
+        texts.push(files[0].contents.clone());
+        expected.push(parsed);
+    }
+    // And as Ray reads it (PyYAML, YAML 1.1).
+    for (label, python) in pyyaml_pythons("emitted_yaml_round_trips_to_the_plan") {
+        let loaded = pyyaml_load(&python, &texts);
+        assert_eq!(loaded, expected, "PyYAML ({label})");
     }
 }
 
-/// The entrypoint is valid Python (and passes ruff) whose literals are
+/// The entrypoint is valid Python (ruff-clean, format included) whose literals are
 /// exactly the plan's values.
 #[test]
 fn emitted_python_is_valid_and_passes_the_plan() {
@@ -123,6 +133,10 @@ fn emitted_python_is_valid_and_passes_the_plan() {
         return;
     };
     let ruff = ruff("emitted_python_is_valid_and_passes_the_plan");
+    if let Some(ruff) = &ruff {
+        let runtime = root().join("src/emit/native_runtime.py");
+        assert_ruff_formatted(ruff, &runtime, "native_runtime.py");
+    }
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
         let (plan, _) = plan_for(&root().join(&name), &name);
@@ -131,17 +145,7 @@ fn emitted_python_is_valid_and_passes_the_plan() {
         let path = dir.path().join(&files[1].name);
         std::fs::write(&path, &files[1].contents).unwrap();
         if let Some(ruff) = &ruff {
-            let out = Command::new(ruff)
-                .args(["check", "--no-cache", "--quiet"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{example}: ruff rejects the entrypoint:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_ruff_clean(ruff, &path, example);
         }
         let e = &plan.entrypoint;
         match e.kind {

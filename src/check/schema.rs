@@ -170,13 +170,14 @@ pub fn validate(
         Err(e) => panic!("bentoray's own schema does not compile: {e}"),
     };
     let mut diags = Vec::new();
-    integral_floats(root, &mut Vec::new(), schema, target, &mut diags);
+    toml_only_types(root, &mut Vec::new(), schema, target, &mut diags);
     let explained = match bento {
         Some(b) => unknown_names(schema, root, b, &mut diags),
         None => Vec::new(),
     };
     for error in validator.iter_errors(instance) {
-        // `null` only stands in for non-finite numbers, already reported.
+        // `null` only stands in for values JSON cannot carry (non-finite
+        // numbers, datetimes), already reported.
         if error.instance().is_null() {
             continue;
         }
@@ -196,10 +197,12 @@ pub fn validate(
     diags
 }
 
-/// JSON Schema counts `2.0` as an integer, but Ray 2.55+ rejects floats for
-/// integer options and older releases truncate them; report them as type
-/// errors at the value.
-fn integral_floats(
+/// Type errors JSON Schema cannot see, reported at the value. JSON Schema
+/// counts `2.0` as an integer, but Ray 2.55+ rejects floats for integer
+/// options and older releases truncate them. TOML datetimes, dates and
+/// times have no JSON (or Ray) type at all: they reach the JSON value as
+/// `null`, and are rejected wherever they appear.
+fn toml_only_types(
     node: &Node,
     path: &mut Vec<Segment>,
     schema: &Value,
@@ -210,16 +213,35 @@ fn integral_floats(
         NodeKind::Table(entries) => {
             for e in entries {
                 path.push(Segment::Key(e.key.clone()));
-                integral_floats(&e.value, path, schema, target, diags);
+                toml_only_types(&e.value, path, schema, target, diags);
                 path.pop();
             }
         }
         NodeKind::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(Segment::Index(i));
-                integral_floats(item, path, schema, target, diags);
+                toml_only_types(item, path, schema, target, diags);
                 path.pop();
             }
+        }
+        NodeKind::Datetime(d) => {
+            let expected = schema_at(schema, schema, path)
+                .map(|sub| describe(schema, sub))
+                .unwrap_or_else(|| "a string, number, boolean, array or table".into());
+            diags.push(
+                Diagnostic::new(
+                    &rules::INVALID_TYPE,
+                    format!(
+                        "{} must be {expected}, found datetime {d}",
+                        describe_place(path)
+                    ),
+                )
+                .at(node.span.clone())
+                .label("a TOML date/time")
+                .help(format!(
+                    "Ray Serve's config has no date or time type; quote the value (`\"{d}\"`) if it is meant as a string"
+                )),
+            );
         }
         NodeKind::Float(f) if f.fract() == 0.0 => {
             let Some(sub) = schema_at(schema, schema, path) else {

@@ -111,7 +111,8 @@ fn render_native(plan: &Plan) -> String {
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str(&format!("\n{} = _build_application()\n", e.variable));
+    // Two blank lines after the last function, as `ruff format` wants.
+    out.push_str(&format!("\n\n{} = _build_application()\n", e.variable));
     out
 }
 
@@ -219,14 +220,22 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
-/// A double-quoted Python string literal using only printable ASCII.
+/// A Python string literal using only printable ASCII. Quoted as `ruff
+/// format` would quote it (double quotes unless the text holds more `"`
+/// than `'`), so a formatter never rewrites generated files.
 pub fn string(s: &str) -> String {
+    let doubles = s.chars().filter(|&c| c == '"').count();
+    let singles = s.chars().filter(|&c| c == '\'').count();
+    let quote = if doubles > singles { '\'' } else { '"' };
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    out.push(quote);
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -236,7 +245,7 @@ pub fn string(s: &str) -> String {
             c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
-    out.push('"');
+    out.push(quote);
     out
 }
 
@@ -247,12 +256,13 @@ mod tests {
 
     #[test]
     fn strings_cannot_escape_their_literal() {
-        assert_eq!(string("a\"b\\c\n"), r#""a\"b\\c\n""#);
+        assert_eq!(string("a\"b\\c\n"), r#"'a"b\\c\n'"#);
         assert_eq!(string("é\u{2028}😀\0"), r#""\xe9\u2028\U0001f600\x00""#);
         assert_eq!(
             string("\"\"\"); import os; (\""),
-            r#""\"\"\"); import os; (\"""#
+            r#"'"""); import os; ("'"#
         );
+        assert_eq!(string("it's \"a\" 'b'"), r#""it's \"a\" 'b'""#);
     }
 
     #[test]

@@ -88,7 +88,8 @@ impl Node {
     }
 
     /// Converts to JSON for schema validation. Values JSON cannot carry
-    /// (NaN, infinities) become diagnostics and `null`.
+    /// become `null`: non-finite numbers with a diagnostic here, datetimes
+    /// with one from the checks, which know what type was expected.
     pub fn to_json(&self, diags: &mut Vec<Diagnostic>) -> Value {
         match &self.kind {
             NodeKind::Table(entries) => {
@@ -120,7 +121,7 @@ impl Node {
                 }
             },
             NodeKind::Bool(b) => Value::Bool(*b),
-            NodeKind::Datetime(s) => Value::String(s.clone()),
+            NodeKind::Datetime(_) => Value::Null,
         }
     }
 }
@@ -132,9 +133,18 @@ pub fn parse(text: &str) -> Result<Node, Vec<Diagnostic>> {
         return Err(errors
             .iter()
             .map(|e| {
-                let msg = e.message().trim().trim_end_matches('.').to_string();
-                let mut d =
-                    Diagnostic::new(&rules::TOML_SYNTAX, format!("invalid TOML: {msg}")).label(msg);
+                let msg = e.message().trim().trim_end_matches('.');
+                // The label says what was expected, or marks the spot; it
+                // never repeats the message.
+                let (what, label) = match msg.split_once(", expected ") {
+                    Some((what, expected)) if expected != "nothing" => {
+                        (what, format!("expected {expected}"))
+                    }
+                    Some((what, _)) => (what, "here".to_string()),
+                    None => (msg, "here".to_string()),
+                };
+                let mut d = Diagnostic::new(&rules::TOML_SYNTAX, format!("invalid TOML: {what}"))
+                    .label(label);
                 if let Some(span) = e.span() {
                     d = d.at(span);
                 }
@@ -262,6 +272,25 @@ mod tests {
         let opt = runner.value.entry("num_replicas").unwrap();
         assert_eq!(span_text(text, &opt.key_span), "num_replicas");
         assert_eq!(span_text(text, &opt.value.span), "2");
+    }
+
+    #[test]
+    fn syntax_errors_do_not_repeat_the_message_in_the_label() {
+        for text in ["[service\n", "a = 1__0\n", "bento = \n", "a = 1\na = 2\n"] {
+            let diags = parse(text).unwrap_err();
+            for d in diags {
+                let label = d.label.clone().unwrap_or_default();
+                assert!(
+                    !label.is_empty() && label != "expected nothing",
+                    "{text:?}: {label}"
+                );
+                assert!(
+                    !d.message.contains(&label),
+                    "{text:?}: {} / {label}",
+                    d.message
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn plan_for(spec: &Path, name: &str) -> (plan::Plan, bentoray::diagnostic::F
             bentoray::diagnostic::render_human(&out.report, false)
         );
     };
-    (plan::lower(&checked, name), out.report)
+    (plan::lower(&checked, &plan::spec_name(spec)), out.report)
 }
 
 pub fn files_for(spec: &Path, name: &str) -> Vec<emit::OutputFile> {
@@ -121,4 +121,189 @@ pub fn python_json(python: &str, script: &str, path: &Path) -> serde_json::Value
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Strings that break naive emitters: code injection for Python, YAML
+/// indicators, control characters, and the plain scalars that YAML 1.1
+/// (PyYAML, which Ray uses) resolves to something other than a string
+/// (booleans in any case, `1_000`, sexagesimal `1:30`, dates, `=`, `0x_`,
+/// the merge key `<<`) or cannot load at all.
+pub const HOSTILE: &[&str] = &[
+    "\"\"\"); import os; os.system('echo pwned'); (\"\"\"",
+    "'''\nimport os\n'''",
+    "line1\nline2\r\n\ttab",
+    "back\\slash \\x00 \\u2028",
+    "yes",
+    "null",
+    "- item",
+    "key: value",
+    "# comment",
+    "&anchor *alias !tag",
+    "{{ template }}",
+    "é ü 中文 😀 \u{2028} \u{0085}",
+    "\u{0}\u{7}\u{1b}[31m",
+    "",
+    // YAML 1.1 specials.
+    "No",
+    "ON",
+    "off",
+    "Y",
+    "n",
+    "TRUE",
+    "Null",
+    "~",
+    "1_000",
+    "1:30",
+    "-1:30:00",
+    "2001-12-14",
+    "2001-12-14t21:59:43.10-05:00",
+    "=",
+    "0x_",
+    "<<",
+    "0b101",
+    "0o17",
+    "017",
+    "0x1F",
+    "1e-5",
+    "1.5e3",
+    "+1",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "!!python/object:os.system",
+    "? key",
+    "%YAML 1.1",
+    "---",
+    "...",
+    " leading space",
+    "trailing space ",
+    "\u{feff}bom",
+    "\u{2029}\u{85}\u{a0}",
+    "\u{7f}",
+];
+
+/// Interpreters with PyYAML to check emitted YAML with, as (label, path):
+/// `$BENTORAY_PYTHON` (pinned PyYAML, from scripts/python-tools.sh) or
+/// else `python3` when it has PyYAML, and `$BENTORAY_RAY_PYTHON` (a Ray
+/// venv's own PyYAML, from scripts/ray-env.sh). Prints SKIPPED for each
+/// that is missing.
+pub fn pyyaml_pythons(test: &str) -> Vec<(String, PathBuf)> {
+    use std::io::Write;
+    let has_yaml = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import yaml"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let mut found = Vec::new();
+    let pinned = std::env::var_os("BENTORAY_PYTHON").map(PathBuf::from);
+    match pinned {
+        Some(p) if has_yaml(&p) => found.push(("BENTORAY_PYTHON".to_string(), p)),
+        Some(p) => panic!(
+            "BENTORAY_PYTHON={} cannot import yaml (run scripts/python-tools.sh)",
+            p.display()
+        ),
+        None if has_yaml(Path::new("python3")) => {
+            found.push(("python3".to_string(), PathBuf::from("python3")))
+        }
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test} (PyYAML part): set BENTORAY_PYTHON to a python with PyYAML (scripts/python-tools.sh)"
+            );
+        }
+    }
+    match std::env::var_os("BENTORAY_RAY_PYTHON").map(PathBuf::from) {
+        Some(p) if has_yaml(&p) => found.push(("BENTORAY_RAY_PYTHON".to_string(), p)),
+        Some(p) => panic!("BENTORAY_RAY_PYTHON={} cannot import yaml", p.display()),
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test} (Ray's PyYAML part): BENTORAY_RAY_PYTHON not set (.ci/run sets it to the Ray venv of scripts/ray-diff.sh)"
+            );
+        }
+    }
+    found
+}
+
+/// Loads YAML texts with `yaml.safe_load` (what Ray's `serve deploy` and
+/// `serve run` use) in one Python run; returns each document as JSON.
+/// Fails the test when PyYAML cannot load a file or loads a value JSON has
+/// no form for (a date, a set).
+pub fn pyyaml_load(python: &Path, texts: &[String]) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let script = r#"
+import json, sys, yaml
+docs = []
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as f:
+        docs.append(yaml.safe_load(f))
+print(json.dumps(docs))
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "PyYAML ({}) cannot load an emitted serve.yaml:\n{}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Fails the test unless `ruff check` passes and `ruff format --check`
+/// would leave the file as it is (a formatter hook must never rewrite a
+/// generated "do not edit" file).
+pub fn assert_ruff_clean(ruff: &Path, path: &Path, what: &str) {
+    run_ruff(ruff, &["check", "--no-cache", "--quiet"], path, what);
+    assert_ruff_formatted(ruff, path, what);
+}
+
+/// Fails the test unless `ruff format --check` would leave the file as is.
+pub fn assert_ruff_formatted(ruff: &Path, path: &Path, what: &str) {
+    run_ruff(
+        ruff,
+        &["format", "--no-cache", "--check", "--diff"],
+        path,
+        what,
+    );
+}
+
+fn run_ruff(ruff: &Path, args: &[&str], path: &Path, what: &str) {
+    let out = Command::new(ruff).args(args).arg(path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: `ruff {}` rejects {}:\n{}{}",
+        args[0],
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A TOML basic string with everything outside printable ASCII escaped.
+pub fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }

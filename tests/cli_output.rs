@@ -1,0 +1,127 @@
+//! What the CLI writes and prints does not depend on where it runs from,
+//! and machine-readable output is machine-readable.
+
+mod common;
+
+use std::path::Path;
+
+use common::{bentoray, bentoray_ok, root};
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A spec path typed three ways gives the same bytes (and so the same
+/// entrypoint hash: Ray does not redeploy for nothing).
+#[test]
+fn same_spec_same_bytes_from_any_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = root().join("examples/two_runners");
+    let runs: [(&Path, String); 3] = [
+        (&root(), "examples/two_runners/bentoray.toml".into()),
+        (&example, "bentoray.toml".into()),
+        (
+            tmp.path(),
+            example.join("bentoray.toml").to_string_lossy().into_owned(),
+        ),
+    ];
+    let mut outputs = Vec::new();
+    for (i, (cwd, spec)) in runs.iter().enumerate() {
+        let out = tmp.path().join(format!("out{i}"));
+        bentoray_ok(&["build", spec, "-o", out.to_str().unwrap()], cwd);
+        outputs.push(read_all(&out));
+    }
+    assert_eq!(outputs[0].len(), 2);
+    assert_eq!(
+        outputs[0], outputs[1],
+        "relative path vs. run inside the directory"
+    );
+    assert_eq!(outputs[0], outputs[2], "relative vs. absolute path");
+}
+
+/// With `--format json`, stdout is one JSON array and nothing else; the
+/// `wrote` lines go to stderr.
+#[test]
+fn build_json_stdout_is_only_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = bentoray_ok(
+        &[
+            "build",
+            "--format",
+            "json",
+            "examples/bentoml_mode/bentoray.toml",
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let stdout: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    // The example has a warning, reported in the array.
+    let codes: Vec<&str> = stdout
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"BR323"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("wrote ") && stderr.contains("serve.yaml"),
+        "{stderr}"
+    );
+    assert!(out_dir.join("serve.yaml").is_file());
+}
+
+#[test]
+fn rules_and_explain_json_are_json() {
+    let out = bentoray_ok(&["rules", "--format", "json"], &root());
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rules: JSON");
+    let codes: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = bentoray::diagnostic::rules::RULES
+        .iter()
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(codes, expected);
+    assert_eq!(rules[0]["severity"], "error");
+    assert!(rules[0]["doc"].as_str().is_some_and(|d| !d.is_empty()));
+
+    let out = bentoray_ok(&["explain", "BR102", "--format", "json"], &root());
+    let rule: serde_json::Value = serde_json::from_slice(&out.stdout).expect("explain: JSON");
+    assert_eq!(rule["name"], "unknown-runner");
+}
+
+/// On Unix `\` is an ordinary file-name character: diagnostics name the
+/// file as it is called, not with `/`.
+#[cfg(unix)]
+#[test]
+fn backslashes_in_unix_file_names_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("we\\ird.toml"), "bento = 1\n").unwrap();
+    let out = bentoray(&["check", "we\\ird.toml"], tmp.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("we\\ird.toml:1:9"), "{stderr}");
+    assert!(!stderr.contains("we/ird"), "{stderr}");
+}
