@@ -282,6 +282,10 @@ run_native() {
         >"$spec" || return 1
     bentoray_build "$name" "$spec" "$out" || return 1
     sed -i 's/^\( *\)"predict_proba": {$/\1"predict_probability": {/' "$out/bento_ray.py"
+    # Keep the config's hash in step with the edited file, so that the
+    # runtime's method check (not its hash check, below) is what fails.
+    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: $(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)/" \
+        "$out/serve.yaml"
     t0=$(now)
     timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true
     local msg
@@ -291,6 +295,26 @@ run_native() {
             "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
     else
         record FAIL "$name: stale entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch (see above)"
+    fi
+
+    # An entrypoint from another build than its serve.yaml (here: one byte
+    # added) must fail the deploy with the runtime's hash check.
+    out=$work/$name/out-mismatch
+    spec=$work/$name/spec-mismatch/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec native --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" --app-name iris-mismatch --route-prefix /iris-mismatch \
+        >"$spec" || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    echo "#" >>"$out/bento_ray.py"
+    t0=$(now)
+    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-mismatch.log" 2>&1 || true
+    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app iris-mismatch --timeout 180 \
+        --expect-failure "is not the entrypoint this serve.yaml was built with"); then
+        record PASS "$name: entrypoint/config hash mismatch fails the deploy" \
+            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
+    else
+        record FAIL "$name: entrypoint/config hash mismatch fails the deploy" "no DEPLOY_FAILED naming the hash (see above)"
     fi
 }
 

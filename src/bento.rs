@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diagnostic::{Rule, rules};
+use crate::input::{self, METADATA_CAP};
 pub use tag::Tag;
 
 /// A loaded, runner-based bento.
@@ -151,11 +152,15 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
                 problems,
             };
         }
-        if dir.is_file() {
+        let meta = fs::metadata(&dir);
+        if meta.as_ref().is_ok_and(|m| !m.is_dir()) {
+            // A file (or a FIFO, a device…): the archive reader says which.
             return load_archive(&dir, store);
         }
-        if !dir.join("bento.yaml").is_file() {
-            let what = if dir.is_dir() {
+        // `exists`, not `is_file`: a bento.yaml that is not a regular file
+        // is reported as such when it is read.
+        if !dir.join("bento.yaml").exists() {
+            let what = if meta.is_ok() {
                 "has no bento.yaml"
             } else {
                 "does not exist"
@@ -244,7 +249,10 @@ fn latest_pointer(path: &Path, value: &str) -> Option<BentoProblem> {
         return None;
     }
     let name_dir = path.parent()?;
-    let version = fs::read_to_string(path).ok()?.trim().to_string();
+    let version = input::read_text(path, METADATA_CAP)
+        .ok()?
+        .trim()
+        .to_string();
     let name = name_dir.file_name()?.to_str()?;
     let version_dir = Path::new(value)
         .parent()
@@ -369,8 +377,7 @@ fn resolve_tag(tag: &Tag, store: &StoreRoot) -> Result<PathBuf, BentoProblem> {
     }
     let versions = list_dirs(&name_dir);
     if tag.wants_latest() {
-        let latest = fs::read_to_string(name_dir.join("latest"))
-            .ok()
+        let latest = read_optional(&name_dir.join("latest"))?
             .map(|s| s.trim().to_string())
             .filter(|v| name_dir.join(v).is_dir());
         // BentoML rebuilds a missing or stale `latest` from the newest
@@ -438,7 +445,7 @@ fn newest_by_creation_time(name_dir: &Path, versions: &[String]) -> Option<Strin
     versions
         .iter()
         .filter_map(|v| {
-            let text = fs::read_to_string(name_dir.join(v).join("bento.yaml")).ok()?;
+            let text = input::read_text(&name_dir.join(v).join("bento.yaml"), METADATA_CAP).ok()?;
             let info: BentoYaml = serde_norway::from_str(&text).ok()?;
             Some((info.creation_time.unwrap_or_default(), v.clone()))
         })
@@ -543,8 +550,18 @@ const SIGNATURE_RUNNABLES: &[&str] = &[
 
 /// Reads and parses a YAML file that BentoML wrote.
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let text = input::read_text(path, METADATA_CAP).map_err(|e| e.to_string())?;
     serde_norway::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// A metadata file that may be missing (`None`); any other failure (not a
+/// regular file, too large, not UTF-8) is a broken bento.
+fn read_optional(path: &Path) -> Result<Option<String>, BentoProblem> {
+    match input::read_text(path, METADATA_CAP) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(broken_bento(format!("cannot read {}: {e}", path.display()))),
+    }
 }
 
 /// A `bento.yaml` that BentoML could not have written.
@@ -613,7 +630,13 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
             methods: runner_methods(r, dir, store, problems),
         })
         .collect();
-    let (service_name, service_name_source) = service_name(&info, dir);
+    let (service_name, service_name_source) = match service_name(&info, dir) {
+        Ok(found) => found,
+        Err(problem) => {
+            problems.push(problem);
+            return None;
+        }
+    };
     Some(Bento {
         service_name,
         service_name_source,
@@ -647,19 +670,28 @@ fn runner_methods(
     let (model_name, model_version) = model_tag.split_once(':').unwrap_or((model_tag, "latest"));
     // A bento's own models/ (exports, old bentos) wins over the store, as in BentoML.
     let roots = [bento_dir.join("models"), store.join("models")];
-    let found = roots.iter().find_map(|root| {
+    let mut found = None;
+    for root in &roots {
         let name_dir = root.join(model_name);
         let version = if model_version == "latest" {
-            fs::read_to_string(name_dir.join("latest"))
-                .ok()?
-                .trim()
-                .to_string()
+            match read_optional(&name_dir.join("latest")) {
+                Ok(Some(text)) => text.trim().to_string(),
+                Ok(None) => continue,
+                Err(mut p) => {
+                    p.runner = Some(runner.name.clone());
+                    problems.push(p);
+                    return None;
+                }
+            }
         } else {
             model_version.to_string()
         };
         let path = name_dir.join(version).join("model.yaml");
-        path.is_file().then_some(path)
-    });
+        if path.exists() {
+            found = Some(path);
+            break;
+        }
+    }
     let Some(path) = found else {
         let mut p = BentoProblem::new(
             &rules::MODEL_NOT_FOUND,
@@ -729,28 +761,72 @@ fn custom_runnable(runner: &RunnerYaml) -> BentoProblem {
 /// bentofile renamed the bento. BentoML 1.2+ records it as `entry_service`;
 /// older bentos only have it in the service source, as the first string
 /// argument of `Service(...)`.
-fn service_name(info: &BentoYaml, dir: &Path) -> (String, &'static str) {
-    let valid = |name: &str| {
-        let lowered = name.to_lowercase();
-        tag::validate_part("service name", &lowered)
-            .is_ok()
-            .then_some(lowered)
-    };
-    if let Some(name) = info.entry_service.as_deref().and_then(valid) {
-        return (name, "entry_service in bento.yaml");
+fn service_name(info: &BentoYaml, dir: &Path) -> Result<(String, &'static str), BentoProblem> {
+    if let Some(name) = entry_service(info) {
+        return Ok((name, "entry_service in bento.yaml"));
     }
-    let module = info.service.split(':').next().unwrap_or_default();
-    let source = dir
-        .join("src")
-        .join(format!("{}.py", module.replace('.', "/")));
-    if let Some(name) = fs::read_to_string(source)
-        .ok()
+    if let Some(name) = read_optional(&dir.join(service_source(info)))?
         .and_then(|text| service_name_in_source(&text))
-        .and_then(|n| valid(&n))
+        .and_then(|n| valid_service_name(&n))
     {
-        return (name, "Service(...) in the service source");
+        return Ok((name, "Service(...) in the service source"));
     }
-    (info.name.clone(), "the bento name")
+    Ok((info.name.clone(), "the bento name"))
+}
+
+/// A Service name as BentoML accepts it (lowered first), if it is one.
+fn valid_service_name(name: &str) -> Option<String> {
+    let lowered = name.to_lowercase();
+    tag::validate_part("service name", &lowered)
+        .is_ok()
+        .then_some(lowered)
+}
+
+/// The usable `entry_service` of bento.yaml (BentoML 1.2+).
+fn entry_service(info: &BentoYaml) -> Option<String> {
+    info.entry_service.as_deref().and_then(valid_service_name)
+}
+
+/// The service's Python source inside the bento (`src/<module path>.py`).
+fn service_source(info: &BentoYaml) -> PathBuf {
+    let module = info.service.split(':').next().unwrap_or_default();
+    Path::new("src").join(format!("{}.py", module.replace('.', "/")))
+}
+
+/// What [`read_bento`] reads besides bento.yaml, relative to the bento:
+/// each single-model runner's model (`latest`, when the tag says so, and
+/// `model.yaml`) and, unless bento.yaml names the Service, the service
+/// source. `files_present` tells whether a relative path was found, and
+/// `read_latest` reads a `models/<name>/latest` file; the answer is whether
+/// everything is there (archives stop reading once it is).
+pub(crate) fn metadata_complete(
+    bento_yaml: &str,
+    files_present: &dyn Fn(&Path) -> bool,
+    read_latest: &dyn Fn(&Path) -> Option<String>,
+) -> bool {
+    let Ok(info) = serde_norway::from_str::<BentoYaml>(bento_yaml) else {
+        // read_bento reports it; nothing more is needed.
+        return true;
+    };
+    if entry_service(&info).is_none() && !files_present(&service_source(&info)) {
+        return false;
+    }
+    info.runners.iter().all(|r| {
+        let [model_tag] = r.models.as_slice() else {
+            return true;
+        };
+        let (name, version) = model_tag.split_once(':').unwrap_or((model_tag, "latest"));
+        let name_dir = Path::new("models").join(name);
+        let version = if version == "latest" {
+            match read_latest(&name_dir.join("latest")) {
+                Some(v) => v.trim().to_string(),
+                None => return false,
+            }
+        } else {
+            version.to_string()
+        };
+        files_present(&name_dir.join(version).join("model.yaml"))
+    })
 }
 
 /// The first string literal passed to `Service(`, positionally or as

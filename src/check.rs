@@ -4,6 +4,7 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+mod python_modules;
 mod runtime_env;
 mod schema;
 mod semantic;
@@ -36,26 +37,15 @@ pub struct CheckOutput {
 
 /// Checks a spec file. `display_name` is how the file is named in output.
 pub fn check_file(path: &Path, display_name: &str) -> CheckOutput {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => return unreadable(display_name, "the file is not valid UTF-8"),
-        },
-        Err(e) => return unreadable(display_name, &io_reason(&e)),
+    let text = match crate::input::read_text(path, crate::input::SPEC_CAP) {
+        Ok(text) => text,
+        Err(e) => return unreadable(display_name, &e.to_string()),
     };
     // An empty parent (a bare file name) keeps relative paths in messages
     // free of a `./` prefix; joining onto it still resolves against the
     // working directory.
     let spec_dir = path.parent().unwrap_or(Path::new(""));
     check_source(SourceFile::new(display_name, text), spec_dir)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
-        _ => e.to_string(),
-    }
 }
 
 fn unreadable(name: &str, why: &str) -> CheckOutput {

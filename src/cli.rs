@@ -51,6 +51,10 @@ enum Command {
         /// Output directory (created if missing; left untouched on errors).
         #[arg(short, long, default_value = "out")]
         output: PathBuf,
+        /// Write nothing; exit 1 unless the output directory already holds
+        /// exactly what the spec builds (for CI).
+        #[arg(long)]
+        check: bool,
     },
     /// Print the JSON Schema (draft-07) of bentoray.toml.
     Schema,
@@ -125,7 +129,11 @@ fn run(cli: &Cli) -> u8 {
             report(&reports, cli.format, color, true);
             worst
         }
-        Command::Build { spec, output } => build(spec, output, cli.format, color),
+        Command::Build {
+            spec,
+            output,
+            check,
+        } => build(spec, output, *check, cli.format, color),
         Command::Schema => {
             let schema = spec::types::json_schema();
             println!(
@@ -181,7 +189,7 @@ fn run(cli: &Cli) -> u8 {
     }
 }
 
-fn build(spec_path: &Path, output: &Path, format: Format, color: bool) -> u8 {
+fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, color: bool) -> u8 {
     let name = display(spec_path);
     let CheckOutput {
         report: diags,
@@ -195,6 +203,15 @@ fn build(spec_path: &Path, output: &Path, format: Format, color: bool) -> u8 {
     };
     let plan = plan::lower(&checked, &plan::spec_name(spec_path));
     let files = emit::files(&plan);
+    if let Err(e) =
+        emit::write::refuse_to_overwrite_inputs(output, &files, spec_path, &checked.bento.path)
+    {
+        eprintln!("bentoray: {e}; nothing written");
+        return EXIT_FAILURE;
+    }
+    if check_only {
+        return check_output(output, &files, format);
+    }
     match emit::write::write_atomically(output, &files) {
         Ok(_) => {
             for f in &files {
@@ -208,13 +225,32 @@ fn build(spec_path: &Path, output: &Path, format: Format, color: bool) -> u8 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!(
-                "bentoray: cannot write to {}: {e}; the directory was left as it was",
-                output.display()
-            );
+            eprintln!("bentoray: {e}; the directory was left as it was");
             EXIT_FAILURE
         }
     }
+}
+
+/// `build --check`: whether the output directory is what the spec builds.
+fn check_output(output: &Path, files: &[emit::OutputFile], format: Format) -> u8 {
+    let stale = emit::write::stale_files(output, files);
+    if stale.is_empty() {
+        let line = format!("{} is up to date", display(output));
+        // With `--format json`, stdout is the JSON array alone.
+        match format {
+            Format::Human => println!("{line}"),
+            Format::Json => eprintln!("{line}"),
+        }
+        return EXIT_OK;
+    }
+    for s in &stale {
+        eprintln!("bentoray: {} {}", display(&output.join(&s.name)), s.why);
+    }
+    eprintln!(
+        "bentoray: {} is not what the spec builds; run `bentoray build` without --check to update it",
+        display(output)
+    );
+    EXIT_SPEC_ERRORS
 }
 
 fn exit_code(report: &FileDiagnostics) -> u8 {

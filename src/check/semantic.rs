@@ -358,6 +358,19 @@ fn import_path_rule(root: &Node, diags: &mut Vec<Diagnostic>) {
             .label("expected e.g. \"bento_ray:app\"")
             .help("both parts must be Python identifiers without dots, and the variable must not start with `_` or be a name the entrypoint uses (e.g. `serve`, `bentoml`); bentoray writes `<module>.py` into the output directory"),
         );
+    } else if let Some((module, what)) = path
+        .split_once(':')
+        .and_then(|(module, _)| Some((module, super::python_modules::shadowed(module)?)))
+    {
+        diags.push(
+            Diagnostic::new(
+                &rules::IMPORT_PATH_SHADOWS,
+                format!("module `{module}` of the import path shadows {what}"),
+            )
+            .at(node.span.clone())
+            .label(format!("`{module}.py` would replace `import {module}`"))
+            .help("Ray puts the working directory first on sys.path, so the generated module would be imported instead of the real one everywhere in the application; pick another module name, e.g. \"bento_ray:app\""),
+        );
     }
 }
 

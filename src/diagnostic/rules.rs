@@ -180,6 +180,9 @@ rules! {
     BENTOML_HOME_RUNTIME = "BR329" "bentoml-home-runtime" Note "bentoml_home_runtime"
         summary "`bentoml_home` only tells bentoray where to read the bento; Ray loads it from `BENTOML_HOME` where it runs."
         doc "The generated entrypoint loads the pinned tag with `bentoml.load`, which reads the store named by `BENTOML_HOME` (default `~/bentoml`) of the process that runs it: with `EXPORT_BENTO` the process that builds the application (`serve run`'s Ray workers, the controller's build task), with `LOCAL_BENTO` every replica. bentoray does not write `bentoml_home` into the outputs, because a path on this machine is rarely a path on the cluster's nodes. Set `BENTOML_HOME` where Ray runs (e.g. `BENTOML_HOME=/abs/store serve run serve.yaml` locally, or `[application] runtime_env = { env_vars = { BENTOML_HOME = \"/store/on/nodes\" } }`, which silences this note).";
+    IMPORT_PATH_SHADOWS = "BR330" "import-path-shadows" Error "import_path_shadows"
+        summary "The `import_path` module would shadow a standard library module or a package the runtime imports."
+        doc "Ray puts the application's working directory first on `sys.path`, so a generated `json.py` (or `ray.py`, `bentoml.py`, `starlette.py`, …) is imported instead of the real module everywhere in the application, which then fails in ways far from the cause. bentoray refuses every module name of the Python 3.10–3.13 standard library and of the packages installed with BentoML and Ray Serve (the list is `src/check/python_modules.txt`). Pick another module name, e.g. `bento_ray`.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).

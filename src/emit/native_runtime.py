@@ -261,9 +261,38 @@ class _IngressDeployment:
 # --- application ------------------------------------------------------------
 
 
+def _check_entrypoint_hash():
+    """Refuse to start when this file is not the one serve.yaml was built with.
+
+    bentoray writes the SHA-256 of this file into serve.yaml's
+    runtime_env.env_vars (BENTORAY_ENTRYPOINT_SHA256), so the variable is set
+    when the application is started from that serve.yaml. A file with other
+    bytes here means the config and the entrypoint come from different builds
+    (or this file was edited). Without the variable (`serve run module:app`),
+    there is nothing to compare with.
+    """
+    import hashlib
+    import os
+
+    expected = os.environ.get("BENTORAY_ENTRYPOINT_SHA256")
+    path = globals().get("__file__")
+    if not expected or not path or not path.endswith(".py"):
+        return
+    with open(path, "rb") as source:
+        actual = hashlib.sha256(source.read()).hexdigest()
+    if actual != expected:
+        raise RuntimeError(
+            f"{path} is not the entrypoint this serve.yaml was built with: its SHA-256 is "
+            f"{actual}, but BENTORAY_ENTRYPOINT_SHA256 in the config is {expected}; "
+            "run `bentoray build` again and deploy serve.yaml together with this file"
+        )
+
+
 def _build_application():
     """The Ray Serve application: the ingress bound to one deployment per runner."""
     import sys
+
+    _check_entrypoint_hash()
 
     from ray import cloudpickle, serve
 
