@@ -5,13 +5,15 @@
 #
 #   [stdlib]   sys.stdlib_module_names of every Python from 3.10 to 3.13
 #              (the union; pyenv's interpreters or python3.X on PATH).
-#   [runtime]  the top-level modules of every distribution installed with
-#              the runtime's own packages (bentoml==1.4.40 and
-#              ray[serve]==2.60.0, as scripts/e2e.sh pins them), given as
-#              the python of a venv holding exactly those, plus the legacy
-#              stack of the bentoml entrypoint (bentoml 1.1.11, ray 2.7.2).
+#   [runtime]  the top-level modules of every distribution installed in the
+#              given venvs: the end-to-end venvs that scripts/e2e.sh builds
+#              (bentoml==1.4.40 + ray[serve]==2.60.0 for the native
+#              entrypoint, bentoml==1.1.11 + ray[serve]==2.7.2 for the
+#              bentoml one), less pip's tooling and the examples' model
+#              framework (scikit-learn and its dependencies).
 #
 # Usage: scripts/python-module-names.sh VENV_PYTHON... > src/check/python_modules.txt
+#   e.g. ~/.cache/bentoray/e2e-venvs/{native-py3.11,bentoml-py3.10}/bin/python
 # Run by hand when the supported Pythons or the pinned packages change.
 set -euo pipefail
 [[ $# -ge 1 ]] || { echo "usage: $0 VENV_PYTHON..." >&2; exit 2; }
@@ -36,8 +38,9 @@ for py in "$@"; do
 import importlib.metadata as md
 import re
 
-# Pip's own tooling is not imported by the running application.
-skip = {"pip", "setuptools", "wheel"}
+# Pip's tooling is not imported by the running application; scikit-learn
+# and its dependencies are the e2e bentos' model framework, not the runtime's.
+skip = {"pip", "setuptools", "wheel", "scikit-learn", "scipy", "joblib", "threadpoolctl"}
 names = set()
 for dist in md.distributions():
     if dist.metadata["Name"].lower() in skip:
