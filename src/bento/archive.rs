@@ -267,6 +267,31 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_tar_skips_unneeded_members_without_reading_them() {
+        use std::io::{Seek, SeekFrom, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let into = tempfile::tempdir().unwrap();
+        // A 4 GiB member stored as a hole (sparse file), then bento.yaml.
+        let path = dir.path().join("t.bento");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_path("models/clf/m1/saved_model.pkl").unwrap();
+        header.set_size(4 * 1024 * MIB);
+        header.set_cksum();
+        file.write_all(header.as_bytes()).unwrap();
+        file.seek(SeekFrom::Current(4 * 1024 * MIB as i64)).unwrap();
+        let mut tar = tar::Builder::new(file);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(BENTO_YAML.len() as u64);
+        header.set_cksum();
+        tar.append_data(&mut header, "bento.yaml", BENTO_YAML.as_bytes())
+            .unwrap();
+        tar.finish().unwrap();
+        extract_with_limits(&path, into.path(), LIMITS).unwrap();
+        assert!(into.path().join("bento.yaml").is_file());
+    }
+
+    #[test]
     fn metadata_behind_too_much_data_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let into = tempfile::tempdir().unwrap();
