@@ -257,8 +257,8 @@ mod tests {
                     "models/clf/m1/model.yaml",
                     Text("module: bentoml.sklearn\n"),
                 ),
-                // Ten times the decompression limit: never reached.
-                ("models/clf/m1/saved_model.pkl", Zeros(80 * MIB)),
+                // Twice the decompression limit: never reached.
+                ("models/clf/m1/saved_model.pkl", Zeros(16 * MIB)),
             ],
         );
         let read = extract_with_limits(&path, into.path(), LIMITS).unwrap();
@@ -298,7 +298,7 @@ mod tests {
         let path = archive(
             dir.path(),
             &[
-                ("models/clf/m1/saved_model.pkl", Zeros(80 * MIB)),
+                ("models/clf/m1/saved_model.pkl", Zeros(16 * MIB)),
                 ("bento.yaml", Text(BENTO_YAML)),
             ],
         );
