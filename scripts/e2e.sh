@@ -284,7 +284,7 @@ run_native() {
     sed -i 's/^\( *\)"predict_proba": {$/\1"predict_probability": {/' "$out/bento_ray.py"
     # Keep the config's hash in step with the edited file, so that the
     # runtime's method check (not its hash check, below) is what fails.
-    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: $(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)/" \
+    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
         "$out/serve.yaml"
     t0=$(now)
     timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true

@@ -192,6 +192,7 @@ fn hashes(out: &Path) -> (String, String) {
         .lines()
         .find_map(|l| l.trim().strip_prefix("BENTORAY_ENTRYPOINT_SHA256: "))
         .unwrap_or_default()
+        .trim_matches('"')
         .to_string();
     let python = std::fs::read_to_string(out.join("bento_ray.py")).unwrap();
     (named, bentoray::emit::entrypoint_hash(&python))

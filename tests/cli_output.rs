@@ -7,10 +7,12 @@ use std::path::Path;
 
 use common::{bentoray, bentoray_ok, root};
 
+/// The output files in `dir` (not the build lock, which is empty and stays).
 fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
+        .filter(|e| e.file_name() != bentoray::emit::write::LOCK_FILE)
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),
