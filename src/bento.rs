@@ -7,8 +7,9 @@
 
 pub mod archive;
 pub mod tag;
+mod yaml_depth;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,10 @@ pub struct Bento {
     pub runners: Vec<Runner>,
     /// API names, for reference.
     pub apis: Vec<String>,
+    /// Position of each runner in `runners` by name: specs configure every
+    /// runner, so lookups must not scan the list.
+    #[serde(skip)]
+    runner_index: HashMap<String, usize>,
 }
 
 impl Bento {
@@ -48,7 +53,15 @@ impl Bento {
     }
 
     pub fn runner(&self, name: &str) -> Option<&Runner> {
-        self.runners.iter().find(|r| r.name == name)
+        match self
+            .runner_index
+            .get(name)
+            .and_then(|&i| self.runners.get(i))
+        {
+            Some(r) if r.name == name => Some(r),
+            // `runners` was changed after loading; the index is stale.
+            _ => self.runners.iter().find(|r| r.name == name),
+        }
     }
 }
 
@@ -446,7 +459,7 @@ fn newest_by_creation_time(name_dir: &Path, versions: &[String]) -> Option<Strin
         .iter()
         .filter_map(|v| {
             let text = input::read_text(&name_dir.join(v).join("bento.yaml"), METADATA_CAP).ok()?;
-            let info: BentoYaml = serde_norway::from_str(&text).ok()?;
+            let info: BentoYaml = parse_yaml(&text).ok()?;
             Some((info.creation_time.unwrap_or_default(), v.clone()))
         })
         .max()
@@ -455,12 +468,63 @@ fn newest_by_creation_time(name_dir: &Path, versions: &[String]) -> Option<Strin
 
 /// The closest name within a small edit distance, if any.
 pub fn closest<'a>(wanted: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let wanted_chars = CharCounts::of(wanted);
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(wanted, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(wanted.len()) / 3).max(1))
+        .filter_map(|c| {
+            let limit = (c.len().max(wanted.len()) / 3).max(1);
+            // Cheap lower bounds first: most candidates are far off, and the
+            // full distance costs far more than these.
+            if wanted_chars.lower_bound(&CharCounts::of(c)) > limit {
+                return None;
+            }
+            let d = strsim::damerau_levenshtein(wanted, c);
+            (d <= limit).then_some((d, c))
+        })
         .min()
         .map(|(_, c)| c.as_str())
+}
+
+/// Character counts of an ASCII name, for a lower bound on the
+/// Damerau-Levenshtein distance between two names.
+struct CharCounts {
+    len: usize,
+    /// `None` for names with non-ASCII characters (no bound then).
+    counts: Option<[u16; 128]>,
+}
+
+impl CharCounts {
+    fn of(name: &str) -> Self {
+        let counts = name.is_ascii().then(|| {
+            let mut counts = [0u16; 128];
+            for b in name.bytes() {
+                counts[usize::from(b)] = counts[usize::from(b)].saturating_add(1);
+            }
+            counts
+        });
+        CharCounts {
+            len: name.chars().count(),
+            counts,
+        }
+    }
+
+    /// No edit sequence is shorter than the length difference, and each
+    /// edit (insert, delete, substitute, transpose) changes the character
+    /// counts by at most 2 in total.
+    fn lower_bound(&self, other: &CharCounts) -> usize {
+        let by_len = self.len.abs_diff(other.len);
+        match (&self.counts, &other.counts) {
+            (Some(a), Some(b)) => {
+                let diff: usize = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| usize::from(x.abs_diff(*y)))
+                    .sum();
+                by_len.max(diff.div_ceil(2))
+            }
+            _ => by_len,
+        }
+    }
 }
 
 // ------------------------------------------------------------ bento.yaml
@@ -548,10 +612,38 @@ const SIGNATURE_RUNNABLES: &[&str] = &[
     "XGBoostRunnable",
 ];
 
+/// Why a YAML file that BentoML should have written cannot be used: the
+/// rule (broken, or nested too deep) and the reason.
+type YamlError = (&'static Rule, String);
+
+/// Parses YAML that BentoML wrote, after a linear check of its nesting.
+fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    if let Some(line) = yaml_depth::too_deep_at(text) {
+        return Err((
+            &rules::BENTO_YAML_TOO_DEEP,
+            format!(
+                "flow collections nested deeper than {} levels at line {line}",
+                yaml_depth::MAX_YAML_FLOW_DEPTH
+            ),
+        ));
+    }
+    serde_norway::from_str(text).map_err(|e| {
+        let why = e.to_string();
+        // serde_norway's own limit on block nesting (128 levels).
+        let rule = if why.contains("recursion limit exceeded") {
+            &rules::BENTO_YAML_TOO_DEEP
+        } else {
+            &rules::BROKEN_BENTO
+        };
+        (rule, why)
+    })
+}
+
 /// Reads and parses a YAML file that BentoML wrote.
-fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = input::read_text(path, METADATA_CAP).map_err(|e| e.to_string())?;
-    serde_norway::from_str(&text).map_err(|e| e.to_string())
+fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, YamlError> {
+    let text =
+        input::read_text(path, METADATA_CAP).map_err(|e| (&rules::BROKEN_BENTO, e.to_string()))?;
+    parse_yaml(&text)
 }
 
 /// A metadata file that may be missing (`None`); any other failure (not a
@@ -566,18 +658,22 @@ fn read_optional(path: &Path) -> Result<Option<String>, BentoProblem> {
 
 /// A `bento.yaml` that BentoML could not have written.
 fn broken_bento(message: String) -> BentoProblem {
-    BentoProblem::new(&rules::BROKEN_BENTO, message).help("rebuild the bento with `bentoml build`")
+    unreadable_yaml(&rules::BROKEN_BENTO, message)
+}
+
+fn unreadable_yaml(rule: &'static Rule, message: String) -> BentoProblem {
+    BentoProblem::new(rule, message).help("rebuild the bento with `bentoml build`")
 }
 
 fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Option<Bento> {
     let yaml_path = dir.join("bento.yaml");
     let info: BentoYaml = match read_yaml(&yaml_path) {
         Ok(info) => info,
-        Err(why) => {
-            problems.push(broken_bento(format!(
-                "cannot read {}: {why}",
-                yaml_path.display()
-            )));
+        Err((rule, why)) => {
+            problems.push(unreadable_yaml(
+                rule,
+                format!("cannot read {}: {why}", yaml_path.display()),
+            ));
             return None;
         }
     };
@@ -621,13 +717,15 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
         )));
         return None;
     }
-    let runners = info
+    // Runners often share a model: each model.yaml is read once.
+    let mut models = HashMap::new();
+    let runners: Vec<Runner> = info
         .runners
         .iter()
         .map(|r| Runner {
             name: r.name.clone(),
             runnable_type: r.runnable_type.clone(),
-            methods: runner_methods(r, dir, store, problems),
+            methods: runner_methods(r, dir, store, &mut models, problems),
         })
         .collect();
     let (service_name, service_name_source) = match service_name(&info, dir) {
@@ -637,7 +735,9 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
             return None;
         }
     };
+    let runner_index = runners_index(&runners);
     Some(Bento {
+        runner_index,
         service_name,
         service_name_source,
         name: info.name,
@@ -650,10 +750,84 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
     })
 }
 
+/// Index of runners by name (the first wins, as in `Bento::runner`'s scan).
+fn runners_index(runners: &[Runner]) -> HashMap<String, usize> {
+    let mut index = HashMap::with_capacity(runners.len());
+    for (i, r) in runners.iter().enumerate() {
+        index.entry(r.name.clone()).or_insert(i);
+    }
+    index
+}
+
+/// What a model tag led to: its model.yaml's signatures and module, or why not.
+#[derive(Clone)]
+enum ModelLookup {
+    Found {
+        methods: Vec<Method>,
+        module: String,
+    },
+    NotFound,
+    /// A `latest` pointer that cannot be read.
+    Unreadable(BentoProblem),
+    Broken {
+        path: PathBuf,
+        rule: &'static Rule,
+        why: String,
+    },
+}
+
+/// Finds and reads the model.yaml of `model_tag`.
+fn lookup_model(model_tag: &str, bento_dir: &Path, store: &Path) -> ModelLookup {
+    let (model_name, model_version) = model_tag.split_once(':').unwrap_or((model_tag, "latest"));
+    // A bento's own models/ (exports, old bentos) wins over the store, as in BentoML.
+    let roots = [bento_dir.join("models"), store.join("models")];
+    let mut found = None;
+    for root in &roots {
+        let name_dir = root.join(model_name);
+        let version = if model_version == "latest" {
+            match read_optional(&name_dir.join("latest")) {
+                Ok(Some(text)) => text.trim().to_string(),
+                Ok(None) => continue,
+                Err(problem) => return ModelLookup::Unreadable(problem),
+            }
+        } else {
+            model_version.to_string()
+        };
+        let path = name_dir.join(version).join("model.yaml");
+        if path.exists() {
+            found = Some(path);
+            break;
+        }
+    }
+    let Some(path) = found else {
+        return ModelLookup::NotFound;
+    };
+    match read_yaml::<ModelYaml>(&path) {
+        Ok(model) => ModelLookup::Found {
+            methods: model
+                .signatures
+                .into_iter()
+                .map(|(name, sig)| Method {
+                    name,
+                    batchable: sig.batchable,
+                    batch_dim: match sig.batch_dim {
+                        Some(BatchDimYaml::Same(d)) => (d, d),
+                        Some(BatchDimYaml::Pair(i, o)) => (i, o),
+                        None => (0, 0),
+                    },
+                })
+                .collect(),
+            module: model.module,
+        },
+        Err((rule, why)) => ModelLookup::Broken { path, rule, why },
+    }
+}
+
 fn runner_methods(
     runner: &RunnerYaml,
     bento_dir: &Path,
     store: &Path,
+    models: &mut HashMap<String, ModelLookup>,
     problems: &mut Vec<BentoProblem>,
 ) -> Option<Vec<Method>> {
     let framework = SIGNATURE_RUNNABLES.contains(&runner.runnable_type.as_str());
@@ -667,73 +841,44 @@ fn runner_methods(
         problems.push(custom_runnable(runner));
         return None;
     }
-    let (model_name, model_version) = model_tag.split_once(':').unwrap_or((model_tag, "latest"));
-    // A bento's own models/ (exports, old bentos) wins over the store, as in BentoML.
-    let roots = [bento_dir.join("models"), store.join("models")];
-    let mut found = None;
-    for root in &roots {
-        let name_dir = root.join(model_name);
-        let version = if model_version == "latest" {
-            match read_optional(&name_dir.join("latest")) {
-                Ok(Some(text)) => text.trim().to_string(),
-                Ok(None) => continue,
-                Err(mut p) => {
-                    p.runner = Some(runner.name.clone());
-                    problems.push(p);
-                    return None;
-                }
-            }
-        } else {
-            model_version.to_string()
-        };
-        let path = name_dir.join(version).join("model.yaml");
-        if path.exists() {
-            found = Some(path);
-            break;
+    let lookup = models
+        .entry(model_tag.clone())
+        .or_insert_with(|| lookup_model(model_tag, bento_dir, store));
+    let (mut methods, module) = match lookup {
+        ModelLookup::Found { methods, module } => (methods.clone(), module.as_str()),
+        ModelLookup::NotFound => {
+            let mut p = BentoProblem::new(
+                &rules::MODEL_NOT_FOUND,
+                format!(
+                    "model `{model_tag}` of runner `{}` is in neither the bento nor the store {}; its methods cannot be checked",
+                    runner.name,
+                    store.join("models").display()
+                ),
+            )
+            .help("import the bento with its models (`bentoml import`), or set `bentoml_home` to the store that holds the model");
+            p.runner = Some(runner.name.clone());
+            problems.push(p);
+            return None;
         }
-    }
-    let Some(path) = found else {
-        let mut p = BentoProblem::new(
-            &rules::MODEL_NOT_FOUND,
-            format!(
-                "model `{model_tag}` of runner `{}` is in neither the bento nor the store {}; its methods cannot be checked",
-                runner.name,
-                store.join("models").display()
-            ),
-        )
-        .help("import the bento with its models (`bentoml import`), or set `bentoml_home` to the store that holds the model");
-        p.runner = Some(runner.name.clone());
-        problems.push(p);
-        return None;
-    };
-    let model: ModelYaml = match read_yaml(&path) {
-        Ok(m) => m,
-        Err(why) => {
-            let mut p = broken_bento(format!("cannot read {}: {why}", path.display()));
+        ModelLookup::Unreadable(problem) => {
+            let mut p = problem.clone();
+            p.runner = Some(runner.name.clone());
+            problems.push(p);
+            return None;
+        }
+        ModelLookup::Broken { path, rule, why } => {
+            let mut p = unreadable_yaml(rule, format!("cannot read {}: {why}", path.display()));
             p.runner = Some(runner.name.clone());
             problems.push(p);
             return None;
         }
     };
-    let mut methods: Vec<Method> = model
-        .signatures
-        .into_iter()
-        .map(|(name, sig)| Method {
-            name,
-            batchable: sig.batchable,
-            batch_dim: match sig.batch_dim {
-                Some(BatchDimYaml::Same(d)) => (d, d),
-                Some(BatchDimYaml::Pair(i, o)) => (i, o),
-                None => (0, 0),
-            },
-        })
-        .collect();
     // MLflow runnables expose only `predict`, whatever else is signed.
     if runner.runnable_type == "MLflowPyfuncRunnable" {
         methods.retain(|m| m.name == "predict");
     }
     // Diffusers runnables add one fixed method besides the signatures.
-    if runner.runnable_type == "DiffusersRunnable" || model.module == "bentoml.diffusers" {
+    if runner.runnable_type == "DiffusersRunnable" || module == "bentoml.diffusers" {
         methods.push(Method {
             name: "_replace_scheduler".into(),
             batchable: false,
@@ -853,7 +998,45 @@ fn service_name_in_source(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::service_name_in_source;
+    use super::{closest, service_name_in_source};
+
+    #[test]
+    fn closest_skips_only_names_beyond_the_limit() {
+        let names: Vec<String> = [
+            "num_replicas",
+            "max_ongoing_requests",
+            "ray_actor_options",
+            "predict",
+            "prédict",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(closest("num_replica", &names), Some("num_replicas"));
+        assert_eq!(closest("nmu_replicas", &names), Some("num_replicas"));
+        assert_eq!(
+            closest("max_ongiong_requests", &names),
+            Some("max_ongoing_requests")
+        );
+        assert_eq!(closest("perdict", &names), Some("predict"));
+        assert_eq!(closest("prèdict", &names), Some("predict"));
+        assert_eq!(closest("unknown_option_00001", &names), None);
+        // Agrees with the plain search on every pair.
+        for wanted in [
+            "num_rep",
+            "predicts",
+            "ray_actor_option",
+            "x",
+            "max_ongoing",
+        ] {
+            let plain = names
+                .iter()
+                .map(|c| (strsim::damerau_levenshtein(wanted, c), c))
+                .filter(|(d, c)| *d <= (c.len().max(wanted.len()) / 3).max(1))
+                .min()
+                .map(|(_, c)| c.as_str());
+            assert_eq!(closest(wanted, &names), plain, "{wanted}");
+        }
+    }
 
     #[test]
     fn finds_the_service_name_literal() {

@@ -1,5 +1,5 @@
-//! Stage 3: check. Validates a parsed spec against the schema specialised to
-//! its bento plus the semantic rules, collecting *all* diagnostics, and
+//! Stage 3: check. Validates a parsed spec against the schema, its bento's
+//! runner and method names plus the semantic rules, collecting *all* diagnostics, and
 //! produces the typed spec when there are no errors.
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
@@ -94,11 +94,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         None => None,
     };
 
-    let static_schema = types::json_schema();
-    let schema = match &bento {
-        Some(b) => schema::specialise(static_schema, b),
-        None => static_schema,
-    };
+    let schema = types::json_schema();
     // The target as written, for messages that depend on it; an invalid
     // `[ray] version` is reported by the semantic rules.
     let target_hint = root

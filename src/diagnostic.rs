@@ -6,7 +6,7 @@ pub mod rules;
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use rules::Rule;
 
@@ -34,6 +34,9 @@ pub struct SourceFile {
     /// Path as shown to the user.
     pub name: String,
     pub text: Arc<str>,
+    /// Built on first use, once per file: every position lookup after that
+    /// is a binary search, so N diagnostics cost O(N log lines), not O(N × file).
+    lines: OnceLock<LineIndex>,
 }
 
 impl SourceFile {
@@ -41,17 +44,77 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            lines: OnceLock::new(),
         }
+    }
+
+    fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
-        (line, col)
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let index = self.lines();
+        let line = index.newline_line_of(offset);
+        let line_start = index.newline_starts[line];
+        let col = if index.ascii_lines[line] {
+            offset - line_start
+        } else {
+            self.text[line_start..offset].chars().count()
+        };
+        (line + 1, col + 1)
+    }
+}
+
+/// Line starts of a file, for the two notions of a line in use: `\n` (the
+/// JSON output's line numbers) and miette's (`\n`, `\r\n` or a lone `\r`).
+#[derive(Debug, Clone)]
+struct LineIndex {
+    /// Byte offset of each `\n`-terminated line's start.
+    newline_starts: Vec<usize>,
+    /// Whether each of those lines is pure ASCII (column = byte distance).
+    ascii_lines: Vec<bool>,
+    /// Byte offset of each line's start as miette counts lines.
+    miette_starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut newline_starts = vec![0];
+        let mut ascii_lines = vec![true];
+        let mut miette_starts = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' => {
+                    newline_starts.push(i + 1);
+                    ascii_lines.push(true);
+                    miette_starts.push(i + 1);
+                }
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => miette_starts.push(i + 1),
+                b if !b.is_ascii() => *ascii_lines.last_mut().expect("one line at least") = false,
+                _ => {}
+            }
+        }
+        LineIndex {
+            newline_starts,
+            ascii_lines,
+            miette_starts,
+        }
+    }
+
+    /// 0-based index of the `\n`-line holding `offset`.
+    fn newline_line_of(&self, offset: usize) -> usize {
+        self.newline_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// 0-based index of the miette line holding `offset`.
+    fn miette_line_of(&self, offset: usize) -> usize {
+        self.miette_starts.partition_point(|&s| s <= offset) - 1
     }
 }
 
@@ -140,7 +203,62 @@ impl FileDiagnostics {
 /// Adapter that lets miette render our diagnostic.
 struct MietteView<'a> {
     diag: &'a Diagnostic,
-    source: &'a miette::NamedSource<Arc<str>>,
+    source: &'a IndexedSource<'a>,
+}
+
+/// The spec as miette reads it. miette's own `SourceCode` for strings scans
+/// from the start of the file on every lookup, which makes N reports cost
+/// O(N × file size); this one cuts a window of whole lines around the span
+/// with the line index and lets miette scan only that window, then shifts
+/// the result back, so reports are byte-identical.
+struct IndexedSource<'a> {
+    file: &'a SourceFile,
+}
+
+impl miette::SourceCode for IndexedSource<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text = self.file.text.as_bytes();
+        let (start, len) = (span.offset(), span.len());
+        let (window_line, window) = if start + len <= text.len() {
+            let index = self.file.lines();
+            let first = index.miette_line_of(start);
+            let last = index.miette_line_of((start + len).saturating_sub(1).max(start));
+            // One spare line on each side: miette needs to see the line
+            // break before its first context line and after its last.
+            let window_line = first.saturating_sub(context_lines_before + 1);
+            let window_start = index.miette_starts[window_line];
+            let window_end = index
+                .miette_starts
+                .get(last + context_lines_after + 2)
+                .copied()
+                .unwrap_or(text.len());
+            (window_line, window_start..window_end)
+        } else {
+            // Out of bounds: let miette report it on the whole text.
+            (0, 0..text.len())
+        };
+        let inner = text[window.clone()].read_span(
+            &miette::SourceSpan::new((start - window.start.min(start)).into(), len),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.file.name.clone(),
+            inner.data(),
+            miette::SourceSpan::new(
+                (inner.span().offset() + window.start).into(),
+                inner.span().len(),
+            ),
+            inner.line() + window_line,
+            inner.column(),
+            inner.line_count() + window_line,
+        )))
+    }
 }
 
 impl fmt::Debug for MietteView<'_> {
@@ -205,7 +323,7 @@ pub fn render_human(report: &FileDiagnostics, color: bool) -> String {
     let handler = miette::GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    let source = miette::NamedSource::new(report.file.name.clone(), report.file.text.clone());
+    let source = IndexedSource { file: &report.file };
     let mut out = String::new();
     for diag in &report.diagnostics {
         let view = MietteView {
@@ -283,4 +401,71 @@ pub fn render_json(reports: &[FileDiagnostics]) -> String {
     let mut out = serde_json::to_string_pretty(&all).expect("diagnostics serialize");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miette::SourceCode;
+
+    /// The windowed source must give miette exactly what miette's own
+    /// string source gives, for every span and context size, including
+    /// CRLF, lone CR, multi-byte characters and spans at the end of file.
+    #[test]
+    fn indexed_source_reads_spans_as_miette_does() {
+        let texts = [
+            "a = 1\nb = 2\n\n[runners.x]\nnum = 3\n",
+            "a = 1\r\nb = \"é\"\r\n\r\nc = 3",
+            "x\ry\r\nz\n\nw = \"∑∑\"\n",
+            "",
+            "\n\n\n",
+            "only = \"one line\"",
+        ];
+        for text in texts {
+            let file = SourceFile::new("f.toml", text);
+            let indexed = IndexedSource { file: &file };
+            let plain = miette::NamedSource::new("f.toml", text.to_string());
+            for start in 0..=text.len() {
+                for len in 0..=(text.len() - start).min(12) {
+                    for context in 0..3 {
+                        let span = miette::SourceSpan::new(start.into(), len);
+                        let ours = indexed.read_span(&span, context, context);
+                        let theirs = plain.read_span(&span, context, context);
+                        match (ours, theirs) {
+                            (Ok(a), Ok(b)) => {
+                                let case = format!("{text:?} {start}+{len} context {context}");
+                                assert_eq!(a.data(), b.data(), "{case}");
+                                assert_eq!(a.span(), b.span(), "{case}");
+                                assert_eq!(a.line(), b.line(), "{case}");
+                                assert_eq!(a.column(), b.column(), "{case}");
+                                assert_eq!(a.line_count(), b.line_count(), "{case}");
+                                assert_eq!(a.name(), b.name(), "{case}");
+                            }
+                            (Err(_), Err(_)) => {}
+                            (a, b) => panic!(
+                                "{text:?} {start}+{len}: ours ok={} theirs ok={}",
+                                a.is_ok(),
+                                b.is_ok()
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn line_col_counts_characters_on_the_line() {
+        let file = SourceFile::new("f", "ab\né = 1\n\nx");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(2), (1, 3));
+        assert_eq!(file.line_col(3), (2, 1));
+        // after the two-byte `é`
+        assert_eq!(file.line_col(5), (2, 2));
+        // inside `é`: the character's own column
+        assert_eq!(file.line_col(4), (2, 1));
+        assert_eq!(file.line_col(10), (3, 1));
+        assert_eq!(file.line_col(11), (4, 1));
+        assert_eq!(file.line_col(99), (4, 2));
+    }
 }

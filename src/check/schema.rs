@@ -1,7 +1,8 @@
-//! Schema validation: specialises the spec's JSON Schema to the loaded bento
-//! (its runner names and each runner's method names), validates the spec
-//! with the `jsonschema` crate, and maps every error back to the span of the
-//! offending key or value.
+//! Schema validation: validates the spec with the `jsonschema` crate against
+//! the spec's generic JSON Schema (whose runner tables share one subschema,
+//! so compiling it costs the same for any bento), checks runner and method
+//! names against the loaded bento, and maps every error back to the span of
+//! the offending key or value.
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
@@ -12,54 +13,6 @@ use crate::diagnostic::{Diagnostic, Rule, rules};
 use crate::spec::ray::{OptionTable, RayVersion};
 use crate::spec::spanned::{Node, NodeKind, Segment, dotted};
 use crate::spec::types::OPTION_TABLES;
-
-/// The static schema specialised to a bento: `runners` and `batching` know
-/// that bento's runner names, and `batching.<runner>` that runner's method
-/// names when they are known. Other names still get the option schema, so
-/// the options inside a misspelled table are checked in the same run;
-/// [`unknown_names`] reports the names themselves.
-pub fn specialise(mut schema: Value, bento: &Bento) -> Value {
-    let runner_props: serde_json::Map<String, Value> = bento
-        .runners
-        .iter()
-        .map(|r| {
-            (
-                r.name.clone(),
-                json!({"$ref": "#/definitions/DeploymentOptions"}),
-            )
-        })
-        .collect();
-    let batching_props: serde_json::Map<String, Value> = bento
-        .runners
-        .iter()
-        .map(|r| {
-            let methods = match &r.methods {
-                Some(methods) => json!({
-                    "type": "object",
-                    "properties": methods
-                        .iter()
-                        .map(|m| (m.name.clone(), json!({"$ref": "#/definitions/BatchOptions"})))
-                        .collect::<serde_json::Map<_, _>>(),
-                    "additionalProperties": {"$ref": "#/definitions/BatchOptions"}
-                }),
-                None => json!({
-                    "type": "object",
-                    "additionalProperties": {"$ref": "#/definitions/BatchOptions"}
-                }),
-            };
-            (r.name.clone(), methods)
-        })
-        .collect();
-    let props = &mut schema["properties"];
-    props["runners"]["properties"] = Value::Object(runner_props);
-    props["runners"]["additionalProperties"] = json!({"$ref": "#/definitions/DeploymentOptions"});
-    props["batching"]["properties"] = Value::Object(batching_props);
-    props["batching"]["additionalProperties"] = json!({
-        "type": "object",
-        "additionalProperties": {"$ref": "#/definitions/BatchOptions"}
-    });
-    schema
-}
 
 /// Runner and method names the bento does not have (BR102, BR103), and
 /// batching options written one level too high (`[batching.<runner>]
@@ -210,8 +163,8 @@ fn toml_only_types(
     diags: &mut Vec<Diagnostic>,
 ) {
     match &node.kind {
-        NodeKind::Table(entries) => {
-            for e in entries {
+        NodeKind::Table(table) => {
+            for e in table.entries() {
                 path.push(Segment::Key(e.key.clone()));
                 toml_only_types(&e.value, path, schema, target, diags);
                 path.pop();
@@ -409,6 +362,9 @@ fn classify(kind: &ValidationErrorKind) -> &'static Rule {
     }
 }
 
+/// How many valid names a help lists at most.
+const LISTED_NAMES: usize = 40;
+
 fn unknown_key(
     key: &str,
     span: std::ops::Range<usize>,
@@ -417,12 +373,31 @@ fn unknown_key(
     schema: &Value,
     bento: Option<&Bento>,
 ) -> Diagnostic {
-    let known: Vec<String> = sub
-        .map(|s| resolve(schema, s))
-        .and_then(|s| s.get("properties"))
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
+    let segs: Vec<&str> = path
+        .iter()
+        .map(|s| match s {
+            Segment::Key(k) => k.as_str(),
+            Segment::Index(_) => "",
+        })
+        .collect();
+    // Runner and method names come from the bento, other names from the
+    // schema.
+    let methods = |runner: &str| {
+        bento
+            .and_then(|b| b.runner(runner))
+            .and_then(|r| r.methods.as_ref())
+            .map(|ms| ms.iter().map(|m| m.name.clone()).collect())
+    };
+    let known: Vec<String> = match (segs.as_slice(), bento) {
+        (["runners"] | ["batching"], Some(b)) => b.runners.iter().map(|r| r.name.clone()).collect(),
+        (["batching", runner], Some(_)) => methods(runner).unwrap_or_default(),
+        _ => sub
+            .map(|s| resolve(schema, s))
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
     let mut suggestion = closest(key, &known);
     // `working_directory` for `working_dir`: a runtime_env field that the key
     // starts with is the likely meaning (a plugin name would rarely be one).
@@ -435,23 +410,20 @@ fn unknown_key(
     }
     // The label carries the suggestion; the help lists every valid name.
     let list = |noun: &str, owner: String| -> String {
-        if known.is_empty() {
-            format!("{owner} no {noun}")
-        } else {
-            format!("{owner} {noun}: {}", known.join(", "))
+        match known.len() {
+            0 => format!("{owner} no {noun}"),
+            // Bounded, so N unknown runners of a big bento cost O(N), not O(N × runners).
+            n if n > LISTED_NAMES => format!(
+                "{owner} {noun}: {}, … ({n} in all)",
+                known[..LISTED_NAMES].join(", ")
+            ),
+            _ => format!("{owner} {noun}: {}", known.join(", ")),
         }
     };
     let bento_name = bento.map_or_else(
         || "the bento".to_string(),
         |b| format!("bento `{}`", b.tag()),
     );
-    let segs: Vec<&str> = path
-        .iter()
-        .map(|s| match s {
-            Segment::Key(k) => k.as_str(),
-            Segment::Index(_) => "",
-        })
-        .collect();
     match segs.as_slice() {
         ["runners"] | ["batching"] => Diagnostic::new(&rules::UNKNOWN_RUNNER, format!("unknown runner `{key}`"))
             .at(span)

@@ -602,7 +602,7 @@ fn batch_capacity(
         let deployment = root.get("runners").and_then(|r| r.get(&runner.key));
         let empty = Node {
             span: 0..0,
-            kind: NodeKind::Table(Vec::new()),
+            kind: NodeKind::Table(Default::default()),
         };
         let (max_ongoing, set) = effective_max_ongoing(deployment.unwrap_or(&empty), target);
         for method in runner.value.entries() {

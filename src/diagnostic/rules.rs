@@ -64,6 +64,9 @@ rules! {
     MISSING_KEY = "BR107" "missing-key" Error "missing_bento"
         summary "A required key is missing."
         doc "`bento` is the only required key: it names the bento to deploy.";
+    SPEC_TOO_DEEP = "BR108" "spec-too-deep" Error "spec_too_deep"
+        summary "The spec nests tables or arrays deeper than 64 levels."
+        doc "No Ray Serve option nests anywhere near that deep, so such a spec is a mistake or hostile input. bentoray rejects it before validating, in time linear in the file: the TOML reader stops at 80 nested arrays or inline tables (or 80 dotted key parts), and the whole document may nest at most 64 levels.";
 
     INVALID_TAG = "BR201" "invalid-tag" Error "invalid_tag"
         summary "The `bento` value is not a valid BentoML tag."
@@ -89,6 +92,9 @@ rules! {
     BENTO_ARCHIVE = "BR208" "bento-archive" Note "bento_archive"
         summary "The bento is a `.bento` export archive, which must be imported where it runs."
         doc "bentoray reads the archive's metadata directly, but `bentoml.ray.deployment` loads bentos by tag from the store of the machine that runs it. Import the archive (`bentoml import <file>.bento`) on every node, or bake it into the image, before deploying.";
+    BENTO_YAML_TOO_DEEP = "BR209" "bento-yaml-too-deep" Error "bento_yaml_too_deep"
+        summary "The bento's `bento.yaml` (or a model's `model.yaml`) nests deeper than 64 levels."
+        doc "BentoML writes shallow YAML; a file with flow collections (`[`, `{`) nested deeper than 64 levels, or any nesting deeper than 128, was not written by BentoML. It is rejected before parsing (a linear scan), because YAML parsers slow down quadratically with flow nesting depth. Rebuild the bento.";
     BENTO_DIRECTORY = "BR215" "bento-directory" Note "bento_directory"
         summary "The bento is given as a directory, but Ray loads it by tag from a BentoML store."
         doc "bentoray reads the directory's metadata, but the generated entrypoint loads the pinned tag from the BentoML store (`BENTOML_HOME`) of the process that runs it: the one that builds the application with the default `EXPORT_BENTO`, every replica with `LOCAL_BENTO`. The directory itself is not used at run time. When it is inside a store (`<store>/bentos/<name>/<version>`), set `BENTOML_HOME` to that store where Ray runs; otherwise export it (`bentoml export`) and import it there (`bentoml import`).";

@@ -4,6 +4,7 @@
 //! tree, so the tree and the JSON value built from it describe the same
 //! document (same keys, same order).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -19,13 +20,53 @@ pub struct Node {
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    Table(Vec<Entry>),
+    Table(Table),
     Array(Vec<Node>),
     String(String),
     Integer(i64),
     Float(f64),
     Bool(bool),
     Datetime(String),
+}
+
+/// A table's entries in document order, with a key index once it is large
+/// enough for linear lookups to matter (`[runners.*]` of a big bento).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    entries: Vec<Entry>,
+    /// Boxed: most tables are small, and every node carries a `Table`'s size
+    /// (one pointer instead of a whole map).
+    #[allow(clippy::box_collection)]
+    by_key: Option<Box<HashMap<String, usize>>>,
+}
+
+/// Tables up to this size are searched linearly (cheaper than hashing).
+const INDEXED_TABLE: usize = 16;
+
+impl Table {
+    pub fn new(entries: Vec<Entry>) -> Self {
+        let by_key = (entries.len() > INDEXED_TABLE).then(|| {
+            Box::new(
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key.clone(), i))
+                    .collect(),
+            )
+        });
+        Table { entries, by_key }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        match &self.by_key {
+            Some(index) => index.get(key).map(|&i| &self.entries[i]),
+            None => self.entries.iter().find(|e| e.key == key),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -45,13 +86,16 @@ pub enum Segment {
 impl Node {
     pub fn entries(&self) -> &[Entry] {
         match &self.kind {
-            NodeKind::Table(entries) => entries,
+            NodeKind::Table(table) => table.entries(),
             _ => &[],
         }
     }
 
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries().iter().find(|e| e.key == key)
+        match &self.kind {
+            NodeKind::Table(table) => table.get(key),
+            _ => None,
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
@@ -92,9 +136,9 @@ impl Node {
     /// with one from the checks, which know what type was expected.
     pub fn to_json(&self, diags: &mut Vec<Diagnostic>) -> Value {
         match &self.kind {
-            NodeKind::Table(entries) => {
+            NodeKind::Table(table) => {
                 let mut map = Map::new();
-                for e in entries {
+                for e in table.entries() {
                     map.insert(e.key.clone(), e.value.to_json(diags));
                 }
                 Value::Object(map)
@@ -134,17 +178,21 @@ pub fn parse(text: &str) -> Result<Node, Vec<Diagnostic>> {
             .iter()
             .map(|e| {
                 let msg = e.message().trim().trim_end_matches('.');
-                // The label says what was expected, or marks the spot; it
-                // never repeats the message.
-                let (what, label) = match msg.split_once(", expected ") {
-                    Some((what, expected)) if expected != "nothing" => {
-                        (what, format!("expected {expected}"))
-                    }
-                    Some((what, _)) => (what, "here".to_string()),
-                    None => (msg, "here".to_string()),
+                // The TOML reader's own nesting limits.
+                let mut d = if msg.contains("recurs") {
+                    too_deep("the TOML reader nests at most 80 arrays, inline tables or dotted key parts")
+                } else {
+                    // The label says what was expected, or marks the spot; it
+                    // never repeats the message.
+                    let (what, label) = match msg.split_once(", expected ") {
+                        Some((what, expected)) if expected != "nothing" => {
+                            (what, format!("expected {expected}"))
+                        }
+                        Some((what, _)) => (what, "here".to_string()),
+                        None => (msg, "here".to_string()),
+                    };
+                    Diagnostic::new(&rules::TOML_SYNTAX, format!("invalid TOML: {what}")).label(label)
                 };
-                let mut d = Diagnostic::new(&rules::TOML_SYNTAX, format!("invalid TOML: {what}"))
-                    .label(label);
                 if let Some(span) = e.span() {
                     d = d.at(span);
                 }
@@ -156,7 +204,7 @@ pub fn parse(text: &str) -> Result<Node, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let node = Node {
         span: 0..text.len().max(span.end),
-        kind: NodeKind::Table(convert_table(root.get_ref(), &mut diags)),
+        kind: NodeKind::Table(Table::new(convert_table(root.get_ref(), 1, &mut diags))),
     };
     if diags.is_empty() {
         Ok(node)
@@ -165,7 +213,24 @@ pub fn parse(text: &str) -> Result<Node, Vec<Diagnostic>> {
     }
 }
 
-fn convert_table(table: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
+/// How deep a spec may nest tables and arrays (the root table is level 0).
+/// The deepest Ray option is 4 levels down; user data in `args` or
+/// `runtime_env` gets the rest.
+pub const MAX_SPEC_DEPTH: usize = 64;
+
+fn too_deep(why: &str) -> Diagnostic {
+    Diagnostic::new(
+        &rules::SPEC_TOO_DEEP,
+        format!("the spec nests deeper than {MAX_SPEC_DEPTH} levels"),
+    )
+    .label("nested too deep")
+    .help(format!(
+        "no Ray Serve option nests this deep; flatten the value ({why})"
+    ))
+}
+
+/// Converts the entries of a table at nesting `depth` (its entries' level).
+fn convert_table(table: &DeTable<'_>, depth: usize, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
     table
         .iter()
         .map(|(k, v)| Entry {
@@ -173,13 +238,30 @@ fn convert_table(table: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Entry>
             key_span: k.span(),
             value: Node {
                 span: v.span(),
-                kind: convert_value(v.get_ref(), v.span(), diags),
+                kind: convert_value(v.get_ref(), v.span(), depth, diags),
             },
         })
         .collect()
 }
 
-fn convert_value(value: &DeValue<'_>, span: Range<usize>, diags: &mut Vec<Diagnostic>) -> NodeKind {
+fn convert_value(
+    value: &DeValue<'_>,
+    span: Range<usize>,
+    depth: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> NodeKind {
+    let nested = matches!(value, DeValue::Array(_) | DeValue::Table(_));
+    if nested && depth > MAX_SPEC_DEPTH {
+        // Reported once, at the outermost value past the limit; nothing
+        // below it is converted.
+        if !diags
+            .iter()
+            .any(|d| d.rule.code == rules::SPEC_TOO_DEEP.code)
+        {
+            diags.push(too_deep("at most 64 levels of tables and arrays").at(span));
+        }
+        return NodeKind::Table(Table::default());
+    }
     match value {
         DeValue::String(s) => NodeKind::String(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
@@ -201,11 +283,11 @@ fn convert_value(value: &DeValue<'_>, span: Range<usize>, diags: &mut Vec<Diagno
                 .iter()
                 .map(|v| Node {
                     span: v.span(),
-                    kind: convert_value(v.get_ref(), v.span(), diags),
+                    kind: convert_value(v.get_ref(), v.span(), depth + 1, diags),
                 })
                 .collect(),
         ),
-        DeValue::Table(t) => NodeKind::Table(convert_table(t, diags)),
+        DeValue::Table(t) => NodeKind::Table(Table::new(convert_table(t, depth + 1, diags))),
     }
 }
 
