@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Writes a synthetic BentoML store with one bento of N sklearn runners and a
+bentoray.toml for it, for scripts/bench.sh.
+
+usage: synth.py DIR RUNNERS {shared,each} {clean,warn,error,bento-only}
+
+  shared      every runner uses one model (what a fleet of replicas of one model looks like)
+  each        one model per runner
+  clean       every runner configured, batching `predict` within capacity: no diagnostics
+  warn        every runner configured and batching `predict` with max_batch_size = 32 above
+              the default max_ongoing_requests: one BR319 warning per runner
+  error       as warn, plus a misspelled option per runner: a warning and an error each
+  bento-only  a spec that names only the bento
+"""
+import os
+import sys
+
+
+def main() -> None:
+    write(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])
+
+
+def write(out: str, runners: int, models: str, spec: str) -> None:
+    assert models in ("shared", "each") and spec in ("clean", "warn", "error", "bento-only")
+    bento = os.path.join(out, "store", "bentos", "big", "v1")
+    os.makedirs(bento, exist_ok=True)
+    with open(os.path.join(out, "store", "bentos", "big", "latest"), "w") as f:
+        f.write("v1")
+    model_of = (lambda i: "m0") if models == "shared" else (lambda i: f"m{i}")
+    lines = [
+        "service: service:svc",
+        "name: big",
+        "version: v1",
+        "bentoml_version: 1.1.11",
+        "creation_time: '2026-11-27T00:00:00+00:00'",
+        "runners:",
+    ]
+    for i in range(runners):
+        lines += [
+            f"- name: r{i}",
+            "  runnable_type: SklearnRunnable",
+            "  embedded: false",
+            f"  models: ['{model_of(i)}:v1']",
+            "  resource_config: null",
+        ]
+    lines.append("apis: []")
+    with open(os.path.join(bento, "bento.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for name in sorted({model_of(i) for i in range(runners)}):
+        model = os.path.join(out, "store", "models", name, "v1")
+        os.makedirs(model, exist_ok=True)
+        with open(os.path.join(model, "model.yaml"), "w") as f:
+            f.write(
+                f"name: {name}\nversion: v1\nmodule: bentoml.sklearn\nsignatures:\n"
+                "  predict:\n    batchable: true\n    batch_dim: [0, 0]\n"
+                "  predict_proba:\n    batchable: false\n"
+            )
+    toml = ['bento = "big:latest"', 'bentoml_home = "store"']
+    if spec != "bento-only":
+        toml.append("enable_batching = true")
+        ongoing = "max_ongoing_requests = 64\n" if spec == "clean" else ""
+        typo = "num_replica = 2\n" if spec == "error" else ""
+        for i in range(runners):
+            toml.append(
+                f"[runners.r{i}]\nnum_replicas = 2\n{ongoing}{typo}"
+                "ray_actor_options = { num_cpus = 0.5, memory = 1073741824 }\n"
+                f"[batching.r{i}.predict]\nmax_batch_size = 32\nbatch_wait_timeout_s = 0.01"
+            )
+    with open(os.path.join(out, "bentoray.toml"), "w") as f:
+        f.write("\n".join(toml) + "\n")
+
+
+if __name__ == "__main__":
+    main()
