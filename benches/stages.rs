@@ -68,7 +68,7 @@ fn synthetic(n: usize, models: Models, spec: Spec) -> PathBuf {
     for i in 0..n {
         let _ = writeln!(
             yaml,
-            "- name: r{i}\n  runnable_type: SklearnRunnable\n  embedded: false\n  models: ['{}:v1']\n  resource_config: null",
+            "- name: r{i}\n  runnable_type: SklearnRunnable\n  models: ['{}:v1']",
             model(i)
         );
     }

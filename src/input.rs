@@ -11,8 +11,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
 
-/// Largest spec file read.
-pub const SPEC_CAP: u64 = 1024 * 1024;
+/// Largest spec file read: room for a spec configuring 10,000 runners
+/// (about 1.3 MB) many times over; checking is linear in the size.
+pub const SPEC_CAP: u64 = 16 * 1024 * 1024;
 /// Largest metadata file of a bento read (`bento.yaml`, `model.yaml`,
 /// `latest`, the service's Python source).
 pub const METADATA_CAP: u64 = 16 * 1024 * 1024;

@@ -551,9 +551,9 @@ fn oversized_inputs_are_errors() {
     );
     // A spec past its cap.
     let mut big = std::fs::read(&spec).unwrap();
-    big.extend(std::iter::repeat_n(b'#', 1024 * 1024));
+    big.extend(std::iter::repeat_n(b'#', 16 * 1024 * 1024));
     std::fs::write(&spec, big).unwrap();
     let out = bentoray_bounded(&["check"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("it is larger than 1 MiB"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is larger than 16 MiB"));
 }

@@ -39,9 +39,7 @@ def write(out: str, runners: int, models: str, spec: str) -> None:
         lines += [
             f"- name: r{i}",
             "  runnable_type: SklearnRunnable",
-            "  embedded: false",
             f"  models: ['{model_of(i)}:v1']",
-            "  resource_config: null",
         ]
     lines.append("apis: []")
     with open(os.path.join(bento, "bento.yaml"), "w") as f:
