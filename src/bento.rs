@@ -459,7 +459,7 @@ fn newest_by_creation_time(name_dir: &Path, versions: &[String]) -> Option<Strin
         .iter()
         .filter_map(|v| {
             let text = input::read_text(&name_dir.join(v).join("bento.yaml"), METADATA_CAP).ok()?;
-            let info: BentoYaml = parse_yaml(&text).ok()?;
+            let info: BentoYaml = parse_bento_yaml(&text).ok()?;
             Some((info.creation_time.unwrap_or_default(), v.clone()))
         })
         .max()
@@ -639,6 +639,71 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError
     })
 }
 
+/// Above this size a bento.yaml's `runners` list is read in chunks: the YAML
+/// reader holds every event of a document at once (about 100 bytes each),
+/// which for 200,000 runners is 200 MB.
+const CHUNKED_BENTO_YAML: usize = 1024 * 1024;
+const RUNNERS_PER_CHUNK: usize = 4096;
+
+fn parse_bento_yaml(text: &str) -> Result<BentoYaml, YamlError> {
+    if text.len() > CHUNKED_BENTO_YAML
+        && let Some(info) = parse_runners_in_chunks(text)
+    {
+        return Ok(info);
+    }
+    parse_yaml(text)
+}
+
+/// Reads a bento.yaml laid out as BentoML writes it (a block-style top-level
+/// `runners:` whose items start with `- ` at column 0) with each chunk of
+/// runner items as a document of its own. `None` for any other layout, or
+/// when anything fails to parse: the caller then parses the whole document,
+/// which also gives the exact error.
+fn parse_runners_in_chunks(text: &str) -> Option<BentoYaml> {
+    // Anchors, aliases and tags could reach across chunks.
+    if text.contains(['&', '*', '!']) || yaml_depth::too_deep_at(text).is_some() {
+        return None;
+    }
+    let key = if text.starts_with("runners:\n") {
+        0
+    } else {
+        text.find("\nrunners:\n")? + 1
+    };
+    let items = key + "runners:\n".len();
+    let mut item_starts = Vec::new();
+    let mut end = text.len();
+    let mut pos = items;
+    while pos < text.len() {
+        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+        let line = &text[pos..line_end];
+        if line.starts_with("- ") || line.trim_end() == "-" {
+            item_starts.push(pos);
+        } else if !(line.starts_with(' ') || line.starts_with('#') || line.trim().is_empty()) {
+            end = pos;
+            break;
+        }
+        pos = line_end;
+    }
+    if item_starts.first() != Some(&items) {
+        return None;
+    }
+    let rest = format!("{}runners: []\n{}", &text[..key], &text[end..]);
+    let mut info: BentoYaml = serde_norway::from_str(&rest).ok()?;
+    if !info.runners.is_empty() {
+        return None;
+    }
+    for chunk in item_starts.chunks(RUNNERS_PER_CHUNK) {
+        let from = chunk[0];
+        let to = item_starts
+            .get(item_starts.partition_point(|&s| s <= chunk[chunk.len() - 1]))
+            .copied()
+            .unwrap_or(end);
+        let runners: Vec<RunnerYaml> = serde_norway::from_str(&text[from..to]).ok()?;
+        info.runners.extend(runners);
+    }
+    Some(info)
+}
+
 /// Reads and parses a YAML file that BentoML wrote.
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, YamlError> {
     let text =
@@ -667,7 +732,9 @@ fn unreadable_yaml(rule: &'static Rule, message: String) -> BentoProblem {
 
 fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Option<Bento> {
     let yaml_path = dir.join("bento.yaml");
-    let info: BentoYaml = match read_yaml(&yaml_path) {
+    let text = input::read_text(&yaml_path, METADATA_CAP)
+        .map_err(|e| (&rules::BROKEN_BENTO, e.to_string()));
+    let info: BentoYaml = match text.and_then(|t| parse_bento_yaml(&t)) {
         Ok(info) => info,
         Err((rule, why)) => {
             problems.push(unreadable_yaml(
@@ -999,6 +1066,32 @@ fn service_name_in_source(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{closest, service_name_in_source};
+
+    #[test]
+    fn runners_in_chunks_read_as_the_whole_document() {
+        let mut text = String::from("service: service:svc\nname: big\nversion: v1\nrunners:\n");
+        for i in 0..10_000 {
+            match i % 4 {
+                0 => text.push_str(&format!("- name: r{i}\n  runnable_type: SklearnRunnable\n  models: ['m{i}:v1']\n")),
+                1 => text.push_str(&format!("-\n  name: \"r{i}\"\n  models:\n  - m:v1\n\n# a comment\n")),
+                2 => text.push_str(&format!("- runnable_type: X\n  name: r{i} # trailing\n  embedded: false\n  resource_config: null\n")),
+                _ => text.push_str(&format!("- {{name: r{i}, models: []}}\n")),
+            }
+        }
+        text.push_str("apis:\n- name: predict\nentry_service: big\n");
+        let chunked = super::parse_runners_in_chunks(&text).expect("BentoML's layout");
+        let whole: super::BentoYaml = serde_norway::from_str(&text).unwrap();
+        assert_eq!(format!("{chunked:?}"), format!("{whole:?}"));
+        assert_eq!(chunked.runners.len(), 10_000);
+        // Other layouts are left to the whole-document reader.
+        assert!(super::parse_runners_in_chunks("runners:\n  - name: a\n").is_none());
+        assert!(super::parse_runners_in_chunks("runners: [{name: a}]\n").is_none());
+        assert!(super::parse_runners_in_chunks("runners:\n- &a {name: a}\n- *a\n").is_none());
+        // A broken item fails the chunked read.
+        assert!(
+            super::parse_runners_in_chunks("name: b\nversion: v\nrunners:\n- name: [\n").is_none()
+        );
+    }
 
     #[test]
     fn closest_skips_only_names_beyond_the_limit() {
