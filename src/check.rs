@@ -94,7 +94,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         None => None,
     };
 
-    let schema = types::json_schema();
+    let schema = types::committed_schema();
     // The target as written, for messages that depend on it; an invalid
     // `[ray] version` is reported by the semantic rules.
     let target_hint = root
@@ -157,7 +157,7 @@ fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Diagnos
             })
             .collect();
         let node = root.at_path(&path).unwrap_or(root);
-        let schema = types::json_schema();
+        let schema = types::committed_schema();
         let expected = schema_at(&schema, &schema, &path)
             .map(|s| describe(&schema, s))
             .unwrap_or_else(|| "another value".into());

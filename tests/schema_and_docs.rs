@@ -24,6 +24,15 @@ fn committed_schema_is_fresh() {
         committed == expected,
         "schema/bentoray.schema.json is stale: run `BENTORAY_UPDATE=1 cargo test --test schema_and_docs`"
     );
+    // `check` validates with the committed copy compiled into the binary.
+    if !update() {
+        assert_eq!(
+            serde_json::to_string_pretty(&bentoray::spec::types::committed_schema()).unwrap()
+                + "\n",
+            expected,
+            "the compiled-in schema differs from the generated one: rebuild"
+        );
+    }
 }
 
 #[test]

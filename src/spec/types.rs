@@ -590,6 +590,14 @@ pub fn find_option(table: OptionTable, key: &str) -> Option<&'static RayOption> 
 /// check nothing. A URN names the schema without implying a download location.
 pub const SCHEMA_ID: &str = "urn:bentoray:schema:bentoray.toml";
 
+/// The committed `schema/bentoray.schema.json`, which a test keeps equal to
+/// [`json_schema`]: every check needs the schema, and reading it costs a
+/// small part of generating it (most of a small check's instructions).
+pub fn committed_schema() -> Value {
+    serde_json::from_str(include_str!("../../schema/bentoray.schema.json"))
+        .expect("the committed schema is JSON")
+}
+
 /// The JSON Schema (draft-07) of the spec, as committed in
 /// `schema/bentoray.schema.json`.
 pub fn json_schema() -> Value {
