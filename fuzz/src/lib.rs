@@ -1,0 +1,253 @@
+//! Shared checks of the fuzz targets: run the pipeline the way the CLI does
+//! (check, render every diagnostic, plan, emit), and verify that what was
+//! emitted reads back to exactly the plan's values.
+
+pub mod pylit;
+
+use std::path::Path;
+
+use bentoray::check;
+use bentoray::diagnostic::{self, SourceFile};
+use bentoray::emit::{self, python, serve_yaml};
+use bentoray::plan::{self, Plan};
+use bentoray::spec::types::{BentoSerialization, EntrypointKind};
+use serde_json::{Map, Value, json};
+
+/// The runtime the native entrypoint ends with, as shipped.
+const NATIVE_RUNTIME: &str = include_str!("../../src/emit/native_runtime.py");
+
+/// Checks a spec like `bentoray build` does and, when it compiles, verifies
+/// the emitted files. Panics on any broken invariant.
+pub fn check_and_emit(name: &str, text: &str, spec_dir: &Path) {
+    let out = check::check_source(SourceFile::new(name, text), spec_dir);
+    // The CLI renders every report; spans must fit the source.
+    let _ = diagnostic::render_human(&out.report, false);
+    let _ = diagnostic::render_human(&out.report, true);
+    let _ = diagnostic::render_json(std::slice::from_ref(&out.report));
+    let _ = diagnostic::summary_line(&out.report);
+    assert_eq!(
+        out.checked.is_some(),
+        !out.report.has_errors(),
+        "a spec compiles exactly when it has no errors"
+    );
+    if let Some(checked) = out.checked {
+        let plan = plan::lower(&checked, name);
+        verify_emit(&plan);
+    }
+}
+
+/// Characters PyYAML's reader accepts anywhere in a stream.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// Line breaks for YAML 1.1 (PyYAML) or Python's tokenizer.
+fn breaks_line(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Emits the plan's files and checks them against the plan.
+pub fn verify_emit(plan: &Plan) {
+    let files = emit::files(plan);
+    assert_eq!(files, emit::files(plan), "output is deterministic");
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let module_file = format!("{}.py", plan.entrypoint.module);
+    assert_eq!(names, ["serve.yaml", module_file.as_str()]);
+    let header = emit::header(plan);
+    assert!(
+        !header.chars().any(breaks_line),
+        "the header stays on one line: {header:?}"
+    );
+    let python_text = &files[1].contents;
+    let hash = emit::entrypoint_hash(python_text);
+    verify_serve_yaml(plan, &files[0].contents, &hash);
+    verify_python(plan, python_text, &header);
+    if let Some(dir) = std::env::var_os("BENTORAY_FUZZ_DUMP") {
+        dump(Path::new(&dir), plan, &files, &hash);
+    }
+}
+
+/// Writes the emitted files and the values they must read back to, for
+/// `fuzz/pyyaml_ast_check.py` (PyYAML and Python's own `ast`), one
+/// directory per distinct output.
+fn dump(dir: &Path, plan: &Plan, files: &[emit::OutputFile], hash: &str) {
+    let e = &plan.entrypoint;
+    let local = e.bento_serialization == BentoSerialization::LOCAL_BENTO;
+    let python = match e.kind {
+        EntrypointKind::Native => json!({
+            "BENTO_TAG": plan.bento_tag,
+            "SERVICE_NAME": e.service_name,
+            "LOAD_FROM_LOCAL_STORE": local,
+            "ENABLE_BATCHING": e.enable_batching,
+            "INGRESS_OPTIONS": object(&e.service_deployment_config),
+            "RUNNERS": expected_runners(plan),
+        }),
+        EntrypointKind::Bentoml => {
+            let (runners, batching) = bentoml_arguments(plan);
+            json!({
+                "BENTO_TAG": plan.bento_tag,
+                "service_deployment_config": object(&e.service_deployment_config),
+                "runners_deployment_config_map": runners,
+                "enable_batching": e.enable_batching,
+                "batching_config": batching,
+            })
+        }
+    };
+    let expected = json!({
+        "kind": e.kind,
+        "serve": serve_yaml::to_value(plan, hash),
+        "python": python,
+    });
+    let out = dir.join(&hash[..16]);
+    let _ = std::fs::create_dir_all(&out);
+    for f in files {
+        let _ = std::fs::write(out.join(&f.name), &f.contents);
+    }
+    let _ = std::fs::write(out.join("module"), &files[1].name);
+    let _ = std::fs::write(out.join("expected.json"), expected.to_string());
+}
+
+/// The map-valued keyword arguments of the `bentoml` entrypoint's call.
+fn bentoml_arguments(plan: &Plan) -> (Value, Value) {
+    let e = &plan.entrypoint;
+    let runners: Map<String, Value> = e
+        .runners_deployment_config_map
+        .iter()
+        .map(|(k, v)| (k.clone(), object(v)))
+        .collect();
+    let batching: Map<String, Value> = e
+        .batching_config
+        .iter()
+        .map(|(r, ms)| {
+            let ms: Map<String, Value> = ms.iter().map(|(m, o)| (m.clone(), object(o))).collect();
+            (r.clone(), Value::Object(ms))
+        })
+        .collect();
+    (Value::Object(runners), Value::Object(batching))
+}
+
+fn verify_serve_yaml(plan: &Plan, text: &str, hash: &str) {
+    if let Some(bad) = text.chars().find(|c| !yaml_printable(*c)) {
+        panic!("serve.yaml holds {bad:?}, which PyYAML rejects");
+    }
+    let expected = serve_yaml::to_value(plan, hash);
+    let read: Value = serde_norway::from_str(text)
+        .unwrap_or_else(|e| panic!("serve.yaml does not parse: {e}\n{text}"));
+    assert_eq!(read, expected, "serve.yaml reads back to the plan\n{text}");
+    // Ray rejects an application with two deployments of one name.
+    let mut seen = std::collections::HashSet::new();
+    for d in &plan.serve.application.deployments {
+        assert!(seen.insert(&d.name), "deployment {:?} twice", d.name);
+    }
+}
+
+fn object(map: &Map<String, Value>) -> Value {
+    Value::Object(map.clone())
+}
+
+/// The native entrypoint's RUNNERS, as the runtime reads it.
+fn expected_runners(plan: &Plan) -> Value {
+    let e = &plan.entrypoint;
+    let mut runners = Map::new();
+    for r in &e.runners {
+        let methods = match &r.methods {
+            Some(ms) => Value::Object(
+                ms.iter()
+                    .map(|m| {
+                        (
+                            m.name.clone(),
+                            json!({"batchable": m.batchable, "batch_dim": [m.batch_dim.0, m.batch_dim.1]}),
+                        )
+                    })
+                    .collect(),
+            ),
+            None => Value::Null,
+        };
+        let batching: Map<String, Value> = e
+            .batching_config
+            .get(&r.name)
+            .map(|ms| ms.iter().map(|(m, o)| (m.clone(), object(o))).collect())
+            .unwrap_or_default();
+        let options = e
+            .runners_deployment_config_map
+            .get(&r.name)
+            .cloned()
+            .unwrap_or_default();
+        runners.insert(
+            r.name.clone(),
+            json!({"methods": methods, "batching": batching, "options": options}),
+        );
+    }
+    Value::Object(runners)
+}
+
+fn verify_python(plan: &Plan, text: &str, header: &str) {
+    assert!(!text.contains('\0'), "Python source cannot hold NUL");
+    let first = format!("# {header}\n");
+    assert!(text.starts_with(&first), "the header is the first line");
+    let e = &plan.entrypoint;
+    let data = match e.kind {
+        EntrypointKind::Native => text.split_once("# ---- generated data ----\n"),
+        EntrypointKind::Bentoml => text.split_once("\n\nBENTO_TAG = "),
+    };
+    let (_, data) = data.expect("the data section is where it belongs");
+    let mut p = pylit::Parser::new(data);
+    let assign = |p: &mut pylit::Parser, name: &str, want: Value| {
+        if !name.is_empty() {
+            p.expect(name).unwrap();
+            p.expect("=").unwrap();
+        }
+        let got = p.value().unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(got, want, "{name} reads back to the plan");
+    };
+    match e.kind {
+        EntrypointKind::Native => {
+            let local = e.bento_serialization == BentoSerialization::LOCAL_BENTO;
+            assign(&mut p, "BENTO_TAG", json!(plan.bento_tag));
+            assign(&mut p, "SERVICE_NAME", json!(e.service_name));
+            assign(&mut p, "LOAD_FROM_LOCAL_STORE", json!(local));
+            assign(&mut p, "ENABLE_BATCHING", json!(e.enable_batching));
+            assign(
+                &mut p,
+                "INGRESS_OPTIONS",
+                object(&e.service_deployment_config),
+            );
+            assign(&mut p, "RUNNERS", expected_runners(plan));
+            let tail = format!(
+                "\n\n# ---- runtime (the same for every bento) ----\n{}\n{} = _build_application()\n",
+                NATIVE_RUNTIME.trim_start_matches('\n'),
+                e.variable
+            );
+            assert_eq!(p.rest(), tail, "the runtime follows the data, verbatim");
+        }
+        EntrypointKind::Bentoml => {
+            let local = e.bento_serialization == BentoSerialization::LOCAL_BENTO;
+            assert_eq!(
+                text.contains("\nbentoml.set_serialization_strategy(\"LOCAL_BENTO\")\n"),
+                local
+            );
+            assign(&mut p, "", json!(plan.bento_tag));
+            p.expect(&format!("{} = bentoml.ray.deployment(", e.variable))
+                .unwrap();
+            p.expect("BENTO_TAG,").unwrap();
+            let (runners, batching) = bentoml_arguments(plan);
+            for (kw, want) in [
+                (
+                    "service_deployment_config",
+                    object(&e.service_deployment_config),
+                ),
+                ("runners_deployment_config_map", runners),
+                ("enable_batching", json!(e.enable_batching)),
+                ("batching_config", batching),
+            ] {
+                assign(&mut p, kw, want);
+                p.expect(",").unwrap();
+            }
+            p.expect(")").unwrap();
+            assert_eq!(p.rest(), "\n", "nothing after the call");
+        }
+    }
+    // Every literal the emitter writes parses back on its own too.
+    let lit = python::literal(&object(&e.service_deployment_config), 4);
+    assert_eq!(pylit::parse(&lit), Ok(object(&e.service_deployment_config)));
+}
