@@ -213,9 +213,12 @@ fn verify_python(plan: &Plan, text: &str, header: &str) {
                 object(&e.service_deployment_config),
             );
             assign(&mut p, "RUNNERS", expected_runners(plan));
+            let mut runtime = NATIVE_RUNTIME.trim_start_matches('\n').to_string();
+            if !runtime.ends_with('\n') {
+                runtime.push('\n');
+            }
             let tail = format!(
-                "\n\n# ---- runtime (the same for every bento) ----\n{}\n{} = _build_application()\n",
-                NATIVE_RUNTIME.trim_start_matches('\n'),
+                "\n\n# ---- runtime (the same for every bento) ----\n{runtime}\n\n{} = _build_application()\n",
                 e.variable
             );
             assert_eq!(p.rest(), tail, "the runtime follows the data, verbatim");

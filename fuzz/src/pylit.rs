@@ -1,6 +1,6 @@
 //! A parser for exactly the Python literals that `emit::python::literal`
-//! writes (`None`, `True`, `False`, ints, floats, double-quoted ASCII
-//! strings with `\\ \" \n \r \t \xHH \uHHHH \UHHHHHHHH` escapes, lists and
+//! writes (`None`, `True`, `False`, ints, floats, single- or double-quoted
+//! ASCII strings with `\\ \' \" \n \r \t \xHH \uHHHH \UHHHHHHHH` escapes, lists and
 //! dicts with trailing commas), following Python's rules for each. Anything
 //! else is an error, so a literal that Python would read differently, or
 //! not at all, fails the round trip.
@@ -66,7 +66,7 @@ impl<'a> Parser<'a> {
             return Ok(Value::Bool(false));
         }
         match rest.chars().next() {
-            Some('"') => self.string().map(Value::String),
+            Some('"' | '\'') => self.string().map(Value::String),
             Some('[') => {
                 self.pos += 1;
                 let mut items = Vec::new();
@@ -144,20 +144,21 @@ impl<'a> Parser<'a> {
             .ok_or_else(|| format!("float {token:?} is not finite"))
     }
 
-    /// A double-quoted string; only printable ASCII may appear raw.
+    /// A quoted string; only printable ASCII may appear raw.
     pub fn string(&mut self) -> Result<String, String> {
         self.skip_ws();
         let mut chars = self.rest().char_indices();
-        if !matches!(chars.next(), Some((_, '"'))) {
-            return Err(format!("expected a string at {:?}", self.context()));
-        }
+        let quote = match chars.next() {
+            Some((_, q @ ('"' | '\''))) => q,
+            _ => return Err(format!("expected a string at {:?}", self.context())),
+        };
         let mut out = String::new();
         loop {
             let Some((i, c)) = chars.next() else {
                 return Err("unterminated string".into());
             };
             match c {
-                '"' => {
+                c if c == quote => {
                     self.pos += i + 1;
                     return Ok(out);
                 }
@@ -170,8 +171,8 @@ impl<'a> Parser<'a> {
                             out.push('\\');
                             continue;
                         }
-                        '"' => {
-                            out.push('"');
+                        '"' | '\'' => {
+                            out.push(e);
                             continue;
                         }
                         'n' => {
@@ -229,7 +230,7 @@ mod tests {
 
     #[test]
     fn reads_back_what_the_emitter_writes() {
-        let v = json!({"a\"\\\n\u{85}é😀\0": [1, -2, 18446744073709551615u64, 2.5, 1e-7, -0.0, true, null], "b": {}, "c": []});
+        let v = json!({"a\"\\\n\u{85}é😀\0": ["'", "\"\"'", 1, -2, 18446744073709551615u64, 2.5, 1e-7, -0.0, true, null], "b": {}, "c": []});
         assert_eq!(parse(&literal(&v, 4)), Ok(v));
     }
 
