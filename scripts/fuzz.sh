@@ -44,7 +44,7 @@ if [[ $replay == 1 ]]; then
     dump=$(mktemp -d)
     trap 'rm -rf "$dump"' EXIT
     for t in "${targets[@]}"; do
-        mkdir -p "fuzz/corpus/$t"
+        mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
         (cd fuzz && BENTORAY_FUZZ_DUMP="$dump" nice -n 10 cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \
             -runs=0 -timeout=10 -rss_limit_mb=2048) >"$dump.$t.log" 2>&1 || {
             tail -n 20 "$dump.$t.log"
@@ -57,7 +57,7 @@ if [[ $replay == 1 ]]; then
     exit $status
 fi
 for t in "${targets[@]}"; do
-    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" fuzz/logs
+    mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t" "fuzz/artifacts/$t" fuzz/logs
     log="fuzz/logs/$t.log"
     extra=()
     # Its input is raw material for a structured plan: long inputs from the start.
