@@ -187,7 +187,7 @@ mod synthetic {
         b.bench(|| {
             bento::load("big:latest", &dir, &store)
                 .bento
-                .map(|b| b.runners.len())
+                .map(|b| b.runners().count())
         });
     }
 
@@ -198,7 +198,7 @@ mod synthetic {
         b.bench(|| {
             bento::load("big:latest", &dir, &store)
                 .bento
-                .map(|b| b.runners.len())
+                .map(|b| b.runners().count())
         });
     }
 

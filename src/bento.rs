@@ -6,20 +6,25 @@
 //! [`BentoProblem`]s that the check stage places in the spec.
 
 pub mod archive;
+pub mod python;
+mod services;
 pub mod tag;
 mod yaml_depth;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::diagnostic::{Rule, rules};
 use crate::input::{self, METADATA_CAP};
 pub use tag::Tag;
 
-/// A loaded, runner-based bento.
+/// A loaded bento: its deployment units and what each can be called with.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Bento {
     /// Bento name from `bento.yaml`.
@@ -28,58 +33,224 @@ pub struct Bento {
     pub version: String,
     /// `service:svc` import string.
     pub service: String,
-    /// The Service's own name (`bentoml.Service("<name>")`), which names the
-    /// API server deployment `bento-svc-<name>`. Usually the bento name.
+    /// Legacy: the Service's own name (`bentoml.Service("<name>")`), which
+    /// names the API server deployment `bento-svc-<name>`, usually the bento
+    /// name. New-style: the entry service (`entry_service`).
     pub service_name: String,
     /// Where `service_name` came from, for the plan and for readers.
     pub service_name_source: &'static str,
     pub bentoml_version: String,
+    pub kind: BentoKind,
     /// Directory the bento was read from.
     #[serde(skip)]
     pub path: PathBuf,
-    pub runners: Vec<Runner>,
+    /// Every deployment unit: legacy bentos have the API server then the
+    /// runners in bento order; new-style bentos their services in
+    /// `bento.yaml` order.
+    pub units: Vec<Unit>,
     /// API names, for reference.
     pub apis: Vec<String>,
-    /// Position of each runner in `runners` by name: specs configure every
-    /// runner, so lookups must not scan the list.
+    /// Position in `units` of each unit a spec table can name (runners, or
+    /// services) by name: specs may configure every unit.
     #[serde(skip)]
-    runner_index: HashMap<String, usize>,
+    keyed: HashMap<String, usize>,
+}
+
+/// Which BentoML API built the bento.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BentoKind {
+    /// A runner-based `bentoml.Service` (BentoML 1.0/1.1, `bentoml.legacy`).
+    Runners,
+    /// `@bentoml.service` classes (BentoML 1.2+).
+    Services,
+}
+
+impl BentoKind {
+    /// The spec table of per-unit deployment options.
+    pub fn section(self) -> &'static str {
+        match self {
+            BentoKind::Runners => "runners",
+            BentoKind::Services => "services",
+        }
+    }
+
+    /// What a unit named in that table is called in messages.
+    pub fn unit_noun(self) -> &'static str {
+        match self {
+            BentoKind::Runners => "runner",
+            BentoKind::Services => "service",
+        }
+    }
+
+    /// What a unit's callables are called in messages.
+    pub fn method_noun(self) -> &'static str {
+        match self {
+            BentoKind::Runners => "method",
+            BentoKind::Services => "API",
+        }
+    }
 }
 
 impl Bento {
+    fn new(mut bento: Bento) -> Bento {
+        let kind = bento.kind;
+        let mut keyed = HashMap::with_capacity(bento.units.len());
+        for (i, u) in bento.units.iter().enumerate() {
+            if u.is_keyed(kind) {
+                // The first of two same-named units wins, as a scan would.
+                keyed.entry(u.name.clone()).or_insert(i);
+            }
+        }
+        bento.keyed = keyed;
+        bento
+    }
+
     /// `name:version`, the tag that pins exactly this bento.
     pub fn tag(&self) -> String {
         format!("{}:{}", self.name, self.version)
     }
 
-    pub fn runner(&self, name: &str) -> Option<&Runner> {
-        match self
-            .runner_index
-            .get(name)
-            .and_then(|&i| self.runners.get(i))
-        {
-            Some(r) if r.name == name => Some(r),
-            // `runners` was changed after loading; the index is stale.
-            _ => self.runners.iter().find(|r| r.name == name),
+    /// The unit a `[runners.<name>]` / `[services.<name>]` or
+    /// `[batching.<name>]` table names.
+    pub fn unit(&self, name: &str) -> Option<&Unit> {
+        self.keyed.get(name).and_then(|&i| self.units.get(i))
+    }
+
+    /// The units spec tables can name, in bento order.
+    pub fn keyed_units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.iter().filter(|u| u.is_keyed(self.kind))
+    }
+
+    /// The runners of a legacy bento, in bento order.
+    pub fn runners(&self) -> impl Iterator<Item = &Unit> {
+        self.units
+            .iter()
+            .filter(|u| matches!(u.kind, UnitKind::Runner { .. }))
+    }
+}
+
+/// A deployment unit: a legacy runner, the legacy API server, or a
+/// new-style service. Each becomes one Ray Serve deployment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unit {
+    pub name: String,
+    pub kind: UnitKind,
+    /// Its methods (runners) or APIs (services, the API server); `None`
+    /// when they cannot be known.
+    /// Shared by the runners of one model: a bento may have very many.
+    pub methods: Option<Arc<[Method]>>,
+    /// Where `methods` came from, or why they are unknown.
+    pub methods_from: Cow<'static, str>,
+    /// Tags of the models it uses, from `bento.yaml`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// The bento's own deployment settings of a service (`resources`,
+    /// `traffic`, `workers`, ...), each with where it came from.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub config: IndexMap<String, Sourced<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UnitKind {
+    /// The legacy Service's API server (`[service]`).
+    ApiServer,
+    Runner {
+        runnable_type: String,
+        /// The methods come from the model's signatures, which the native
+        /// entrypoint may rely on; a custom runnable's methods are read from
+        /// its source for checking only (the entrypoint takes them from the
+        /// loaded runner).
+        from_metadata: bool,
+    },
+    Service {
+        /// The entry service (`entry_service`), the HTTP ingress.
+        entry: bool,
+    },
+}
+
+impl Unit {
+    fn is_keyed(&self, kind: BentoKind) -> bool {
+        match self.kind {
+            UnitKind::ApiServer => false,
+            UnitKind::Runner { .. } => kind == BentoKind::Runners,
+            UnitKind::Service { .. } => kind == BentoKind::Services,
+        }
+    }
+
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.methods.as_deref()?.iter().find(|m| m.name == name)
+    }
+
+    /// The methods the native entrypoint may take as given (model
+    /// signatures); `None` means it reads them from the loaded runner.
+    pub fn metadata_methods(&self) -> Option<&[Method]> {
+        match self.kind {
+            UnitKind::Runner {
+                from_metadata: true,
+                ..
+            } => self.methods.as_deref(),
+            _ => None,
         }
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Runner {
-    pub name: String,
-    pub runnable_type: String,
-    /// `None` when the methods cannot be known from metadata (custom
-    /// runnables, missing model).
-    pub methods: Option<Vec<Method>>,
-}
-
+/// A callable of a unit: a runner method or a service API.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Method {
     pub name: String,
-    pub batchable: bool,
-    /// `(input, output)` batch dimensions.
-    pub batch_dim: (i64, i64),
+    /// `None`: not a literal in the source (see `unknown`).
+    pub batchable: Option<bool>,
+    /// `(input, output)` batch dimensions; `None`: not a literal.
+    pub batch_dim: Option<(i64, i64)>,
+    /// A service API's batching defaults (`max_batch_size`,
+    /// `max_latency_ms`), from its decorator or BentoML's defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_batch_size: Option<Sourced<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<Sourced<f64>>,
+    /// HTTP route of a service API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// A generator: streams its results.
+    pub streaming: bool,
+    /// `@bentoml.task`.
+    pub task: bool,
+    /// `async def`; `None` when not read from source.
+    pub is_async: Option<bool>,
+    /// Where it is declared: `src/service.py:5`, a model signature, ...
+    pub origin: Cow<'static, str>,
+    /// Arguments that are not literals: `(argument, expression)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<(String, String)>,
+}
+
+/// A setting from the bento with where it came from; `value` is `None` when
+/// it is not a literal in the source.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sourced<T> {
+    pub value: Option<T>,
+    pub from: Cow<'static, str>,
+}
+
+/// A `bentoml.depends(...)` of a service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Dependency {
+    /// The class attribute that holds it (from the source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// An in-bento service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// Something wrong with the bento or its metadata.
@@ -88,8 +259,11 @@ pub struct BentoProblem {
     pub rule: &'static Rule,
     pub message: String,
     pub help: Option<String>,
-    /// The runner the problem is about, if any.
-    pub runner: Option<String>,
+    /// The unit (runner or service) the problem is about, if any.
+    pub unit: Option<String>,
+    /// The method or API the problem is about, if any: the problem only
+    /// matters where that method's batching table is.
+    pub method: Option<String>,
 }
 
 impl BentoProblem {
@@ -98,7 +272,8 @@ impl BentoProblem {
             rule,
             message: message.into(),
             help: None,
-            runner: None,
+            unit: None,
+            method: None,
         }
     }
 
@@ -155,6 +330,17 @@ pub fn looks_like_path(value: &str) -> bool {
 
 /// Loads the bento named by the spec's `bento` value.
 pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
+    load_for(value, spec_dir, store, &|_| true)
+}
+
+/// Which custom runners' methods the caller needs (by runner name): they
+/// are read from the Python sources, which are parsed only when some are
+/// needed. A framework runner's methods (from model.yaml) and a new-style
+/// bento's services are always read.
+pub type WantsMethods<'a> = &'a dyn Fn(&str) -> bool;
+
+/// [`load`], reading custom runnables only for the runners `wanted` names.
+pub fn load_for(value: &str, spec_dir: &Path, store: &StoreRoot, wanted: WantsMethods) -> Loaded {
     let mut problems = Vec::new();
     let dir = if looks_like_path(value) || value.ends_with(".bento") {
         let dir = spec_dir.join(value);
@@ -168,7 +354,7 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
         let meta = fs::metadata(&dir);
         if meta.as_ref().is_ok_and(|m| !m.is_dir()) {
             // A file (or a FIFO, a device…): the archive reader says which.
-            return load_archive(&dir, store);
+            return load_archive(&dir, store, wanted);
         }
         // `exists`, not `is_file`: a bento.yaml that is not a regular file
         // is reported as such when it is read.
@@ -217,7 +403,7 @@ pub fn load(value: &str, spec_dir: &Path, store: &StoreRoot) -> Loaded {
         }
     };
     let from_directory = looks_like_path(value) || value.ends_with(".bento");
-    let bento = read_bento(&dir, &store.path, &mut problems);
+    let bento = read_bento(&dir, &store.path, wanted, &mut problems);
     if from_directory && let Some(b) = &bento {
         problems.push(directory_note(b, &dir));
     }
@@ -300,7 +486,7 @@ fn latest_pointer(path: &Path, value: &str) -> Option<BentoProblem> {
 
 /// Loads a `.bento` export: its metadata is extracted into a temporary
 /// directory and read like a bento directory.
-fn load_archive(archive: &Path, store: &StoreRoot) -> Loaded {
+fn load_archive(archive: &Path, store: &StoreRoot, wanted: WantsMethods) -> Loaded {
     let mut problems = Vec::new();
     let broken = |why: String| {
         BentoProblem::new(
@@ -329,7 +515,7 @@ fn load_archive(archive: &Path, store: &StoreRoot) -> Loaded {
             problems,
         };
     }
-    let mut bento = read_bento(tmp.path(), &store.path, &mut problems);
+    let mut bento = read_bento(tmp.path(), &store.path, wanted, &mut problems);
     if let Some(b) = bento.as_mut() {
         b.path = archive.to_path_buf();
         problems.push(
@@ -545,7 +731,10 @@ struct BentoYaml {
     apis: Vec<ApiYaml>,
     /// Present (and non-empty) for new-style `@bentoml.service` bentos.
     #[serde(default)]
-    services: Vec<serde_norway::Value>,
+    services: Vec<services::ServiceYaml>,
+    /// The entry service's schema (new-style), with its routes.
+    #[serde(default)]
+    schema: Option<services::SchemaYaml>,
     /// BentoML 1.2+ writes the Service name here, also for legacy services.
     #[serde(default)]
     entry_service: Option<String>,
@@ -730,7 +919,12 @@ fn unreadable_yaml(rule: &'static Rule, message: String) -> BentoProblem {
     BentoProblem::new(rule, message).help("rebuild the bento with `bentoml build`")
 }
 
-fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Option<Bento> {
+fn read_bento(
+    dir: &Path,
+    store: &Path,
+    wanted: WantsMethods,
+    problems: &mut Vec<BentoProblem>,
+) -> Option<Bento> {
     let yaml_path = dir.join("bento.yaml");
     let text = input::read_text(&yaml_path, METADATA_CAP)
         .map_err(|e| (&rules::BROKEN_BENTO, e.to_string()));
@@ -744,19 +938,7 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
             return None;
         }
     };
-    if !info.services.is_empty() || info.spec == Some(2) {
-        problems.push(
-            BentoProblem::new(
-                &rules::UNSUPPORTED_BENTO,
-                format!(
-                    "bento `{}:{}` is a new-style `@bentoml.service` bento (BentoML {}) without runners",
-                    info.name, info.version, info.bentoml_version
-                ),
-            )
-            .help("bentoray deploys runner-based (legacy) services; build the service with `bentoml.legacy.Service` and runners"),
-        );
-        return None;
-    }
+    let kind = bento_kind(&info);
     // BentoML validates runner names like tags; a bento.yaml that breaks the
     // rule was not written by BentoML, and its names must not reach the
     // generated files.
@@ -784,53 +966,126 @@ fn read_bento(dir: &Path, store: &Path, problems: &mut Vec<BentoProblem>) -> Opt
         )));
         return None;
     }
-    // Runners often share a model: each model.yaml is read once.
-    let mut models = HashMap::new();
-    let runners: Vec<Runner> = info
+    let entry_module = info.service.split(':').next().unwrap_or_default();
+    // The Python sources are read (each file parsed once) only when
+    // something must be learnt from them: services, custom runnables.
+    let custom_wanted = info
         .runners
         .iter()
-        .map(|r| Runner {
-            name: r.name.clone(),
-            runnable_type: r.runnable_type.clone(),
-            methods: runner_methods(r, dir, store, &mut models, problems),
-        })
-        .collect();
-    let (service_name, service_name_source) = match service_name(&info, dir) {
-        Ok(found) => found,
-        Err(problem) => {
-            problems.push(problem);
-            return None;
+        .any(|r| !SIGNATURE_RUNNABLES.contains(&r.runnable_type.as_str()) && wanted(&r.name));
+    let mut sources = (bento_kind(&info) == BentoKind::Services || custom_wanted).then(|| {
+        let runnables: Vec<&str> = info
+            .runners
+            .iter()
+            .filter(|r| !SIGNATURE_RUNNABLES.contains(&r.runnable_type.as_str()) && wanted(&r.name))
+            .map(|r| r.runnable_type.as_str())
+            .collect();
+        let sources = python::Sources::read(dir, entry_module, &runnables);
+        if let Some(p) = services::unreadable_sources(&sources) {
+            problems.push(p);
+        }
+        sources
+    });
+    let (units, service_name, service_name_source) = match (kind, &sources) {
+        (BentoKind::Services, Some(sources)) => {
+            let entry = services::entry_service(&info.entry_service, &info.services, &yaml_path);
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(problem) => {
+                    problems.push(problem);
+                    return None;
+                }
+            };
+            let routes = info.schema.as_ref().map(|s| s.routes.as_slice());
+            let units = services::units(&info.services, &entry, routes, sources, problems);
+            (units, entry, "entry_service in bento.yaml")
+        }
+        _ => {
+            let (service_name, service_name_source) = match service_name(&info, dir) {
+                Ok(found) => found,
+                Err(problem) => {
+                    problems.push(problem);
+                    return None;
+                }
+            };
+            let mut units = vec![Unit {
+                name: service_name.clone(),
+                kind: UnitKind::ApiServer,
+                methods: Some(
+                    info.apis
+                        .iter()
+                        .map(|a| services::plain_method(&a.name, "apis in bento.yaml"))
+                        .collect(),
+                ),
+                methods_from: "apis in bento.yaml".into(),
+                models: Vec::new(),
+                config: IndexMap::new(),
+                dependencies: Vec::new(),
+            }];
+            // Runners often share a model: each model.yaml is read once.
+            let mut models = HashMap::new();
+            for r in &info.runners {
+                let sources = sources.as_mut().filter(|_| wanted(&r.name));
+                units.push(runner_unit(r, dir, store, sources, &mut models, problems));
+            }
+            (units, service_name, service_name_source)
         }
     };
-    let runner_index = runners_index(&runners);
-    Some(Bento {
-        runner_index,
+    Some(Bento::new(Bento {
         service_name,
         service_name_source,
         name: info.name,
         version: info.version,
         service: info.service,
         bentoml_version: info.bentoml_version,
+        kind,
         path: dir.to_path_buf(),
-        runners,
+        units,
         apis: info.apis.into_iter().map(|a| a.name).collect(),
-    })
+        keyed: HashMap::new(),
+    }))
 }
 
-/// Index of runners by name (the first wins, as in `Bento::runner`'s scan).
-fn runners_index(runners: &[Runner]) -> HashMap<String, usize> {
-    let mut index = HashMap::with_capacity(runners.len());
-    for (i, r) in runners.iter().enumerate() {
-        index.entry(r.name.clone()).or_insert(i);
+fn runner_unit(
+    runner: &RunnerYaml,
+    bento_dir: &Path,
+    store: &Path,
+    sources: Option<&mut python::Sources>,
+    models: &mut HashMap<String, ModelLookup>,
+    problems: &mut Vec<BentoProblem>,
+) -> Unit {
+    let framework = SIGNATURE_RUNNABLES.contains(&runner.runnable_type.as_str());
+    let (methods, methods_from): (_, Cow<'static, str>) = match (framework, sources) {
+        (false, Some(sources)) => {
+            let (methods, from) = services::runnable_methods(runner, sources, problems);
+            (methods.map(Arc::from), from.into())
+        }
+        // Nothing asked for this custom runner's methods: not read.
+        (false, None) => (None, "not read (no spec table needs them)".into()),
+        _ => (
+            signature_methods(runner, bento_dir, store, models, problems),
+            "the model's signatures (model.yaml)".into(),
+        ),
+    };
+    Unit {
+        name: runner.name.clone(),
+        kind: UnitKind::Runner {
+            runnable_type: runner.runnable_type.clone(),
+            from_metadata: framework,
+        },
+        methods,
+        methods_from,
+        models: runner.models.clone(),
+        config: IndexMap::new(),
+        dependencies: Vec::new(),
     }
-    index
 }
 
 /// What a model tag led to: its model.yaml's signatures and module, or why not.
 #[derive(Clone)]
 enum ModelLookup {
     Found {
-        methods: Vec<Method>,
+        methods: Arc<[Method]>,
         module: String,
     },
     NotFound,
@@ -875,13 +1130,14 @@ fn lookup_model(model_tag: &str, bento_dir: &Path, store: &Path) -> ModelLookup 
                 .signatures
                 .into_iter()
                 .map(|(name, sig)| Method {
-                    name,
-                    batchable: sig.batchable,
-                    batch_dim: match sig.batch_dim {
+                    batchable: Some(sig.batchable),
+                    batch_dim: Some(match sig.batch_dim {
                         Some(BatchDimYaml::Same(d)) => (d, d),
                         Some(BatchDimYaml::Pair(i, o)) => (i, o),
                         None => (0, 0),
-                    },
+                    }),
+                    // Not formatted per method: a bento may have very many.
+                    ..services::plain_method(&name, "a signature in the model's model.yaml")
                 })
                 .collect(),
             module: model.module,
@@ -890,24 +1146,29 @@ fn lookup_model(model_tag: &str, bento_dir: &Path, store: &Path) -> ModelLookup 
     }
 }
 
-fn runner_methods(
+/// A framework runner's methods: its model's signatures.
+fn signature_methods(
     runner: &RunnerYaml,
     bento_dir: &Path,
     store: &Path,
     models: &mut HashMap<String, ModelLookup>,
     problems: &mut Vec<BentoProblem>,
-) -> Option<Vec<Method>> {
-    let framework = SIGNATURE_RUNNABLES.contains(&runner.runnable_type.as_str());
+) -> Option<Arc<[Method]>> {
     let [model_tag] = runner.models.as_slice() else {
-        if !framework || runner.models.is_empty() {
-            problems.push(custom_runnable(runner));
-        }
+        let mut p = BentoProblem::new(
+            &rules::METHODS_UNKNOWN,
+            format!(
+                "framework runner `{}` ({}) lists {} models; its methods cannot be known",
+                runner.name,
+                runner.runnable_type,
+                runner.models.len()
+            ),
+        )
+        .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
+        p.unit = Some(runner.name.clone());
+        problems.push(p);
         return None;
     };
-    if !framework {
-        problems.push(custom_runnable(runner));
-        return None;
-    }
     let lookup = models
         .entry(model_tag.clone())
         .or_insert_with(|| lookup_model(model_tag, bento_dir, store));
@@ -923,49 +1184,41 @@ fn runner_methods(
                 ),
             )
             .help("import the bento with its models (`bentoml import`), or set `bentoml_home` to the store that holds the model");
-            p.runner = Some(runner.name.clone());
+            p.unit = Some(runner.name.clone());
             problems.push(p);
             return None;
         }
         ModelLookup::Unreadable(problem) => {
             let mut p = problem.clone();
-            p.runner = Some(runner.name.clone());
+            p.unit = Some(runner.name.clone());
             problems.push(p);
             return None;
         }
         ModelLookup::Broken { path, rule, why } => {
             let mut p = unreadable_yaml(rule, format!("cannot read {}: {why}", path.display()));
-            p.runner = Some(runner.name.clone());
+            p.unit = Some(runner.name.clone());
             problems.push(p);
             return None;
         }
     };
     // MLflow runnables expose only `predict`, whatever else is signed.
     if runner.runnable_type == "MLflowPyfuncRunnable" {
-        methods.retain(|m| m.name == "predict");
+        methods = methods
+            .iter()
+            .filter(|m| m.name == "predict")
+            .cloned()
+            .collect();
     }
     // Diffusers runnables add one fixed method besides the signatures.
     if runner.runnable_type == "DiffusersRunnable" || module == "bentoml.diffusers" {
-        methods.push(Method {
-            name: "_replace_scheduler".into(),
-            batchable: false,
-            batch_dim: (0, 0),
-        });
+        let mut with_helper = methods.to_vec();
+        with_helper.push(services::plain_method(
+            "_replace_scheduler",
+            "the Diffusers runnable",
+        ));
+        methods = with_helper.into();
     }
     Some(methods)
-}
-
-fn custom_runnable(runner: &RunnerYaml) -> BentoProblem {
-    let mut p = BentoProblem::new(
-        &rules::METHODS_UNKNOWN,
-        format!(
-            "runner `{}` uses the custom runnable `{}`; its methods are declared in Python and cannot be checked",
-            runner.name, runner.runnable_type
-        ),
-    )
-    .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
-    p.runner = Some(runner.name.clone());
-    p
 }
 
 /// The Service name, which `bentoml.ray.deployment` uses for the API server
@@ -992,6 +1245,26 @@ fn valid_service_name(name: &str) -> Option<String> {
     tag::validate_part("service name", &lowered)
         .is_ok()
         .then_some(lowered)
+}
+
+/// New-style bentos list services (and BentoML 1.3.10+ writes `spec: 2`
+/// for them).
+fn bento_kind(info: &BentoYaml) -> BentoKind {
+    if !info.services.is_empty() || info.spec == Some(2) {
+        BentoKind::Services
+    } else {
+        BentoKind::Runners
+    }
+}
+
+/// Whether the Python sources must be read: services and custom
+/// runnables are declared there.
+fn needs_sources(info: &BentoYaml) -> bool {
+    bento_kind(info) == BentoKind::Services
+        || info
+            .runners
+            .iter()
+            .any(|r| !SIGNATURE_RUNNABLES.contains(&r.runnable_type.as_str()))
 }
 
 /// The usable `entry_service` of bento.yaml (BentoML 1.2+).
@@ -1021,6 +1294,12 @@ pub(crate) fn metadata_complete(
         return true;
     };
     if entry_service(&info).is_none() && !files_present(&service_source(&info)) {
+        return false;
+    }
+    // Services and custom runnables are read from every `src/**/*.py`,
+    // which may come anywhere in the archive: read it to the end (within
+    // the archive limits).
+    if needs_sources(&info) {
         return false;
     }
     info.runners.iter().all(|r| {

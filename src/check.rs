@@ -26,6 +26,32 @@ pub struct Checked {
     pub spec: Spec,
     pub bento: Bento,
     pub ray_version: RayVersion,
+    /// Where the spec names the bento, for diagnostics after checking.
+    pub bento_span: std::ops::Range<usize>,
+}
+
+/// Why a checked spec cannot be built yet, if it cannot: the services
+/// entrypoint for new-style bentos is not available (BR205). `build` stops
+/// before writing anything.
+pub fn build_blocker(checked: &Checked) -> Option<Diagnostic> {
+    let bento = &checked.bento;
+    if bento.kind != bento::BentoKind::Services {
+        return None;
+    }
+    let services: Vec<&str> = bento.keyed_units().map(|u| u.name.as_str()).collect();
+    Some(
+        Diagnostic::new(
+            &rules::UNSUPPORTED_BENTO,
+            format!(
+                "bento `{}` is a new-style `@bentoml.service` bento (services {}); bentoray cannot build its entrypoint yet",
+                bento.tag(),
+                services.join(", ")
+            ),
+        )
+        .at(checked.bento_span.clone())
+        .label("new-style services")
+        .help("`bentoray check` validates it fully; the entrypoint that serves services on Ray Serve (one deployment per service) is not available yet, so nothing was written"),
+    )
 }
 
 #[derive(Debug)]
@@ -76,7 +102,14 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         Some(value) => {
             let home = root.get("bentoml_home").and_then(Node::as_str);
             let store = bento::store_root(spec_dir, home);
-            let loaded = bento::load(value, spec_dir, &store);
+            // A custom runner's methods (parsed from Python) matter where
+            // its batching is configured, and to `bentoml.ray.deployment`'s
+            // multi-method rule.
+            let bentoml_mode = root.get("entrypoint").and_then(Node::as_str) == Some("bentoml");
+            let batching = root.get("batching");
+            let wanted =
+                |runner: &str| bentoml_mode || batching.is_some_and(|b| b.get(runner).is_some());
+            let loaded = bento::load_for(value, spec_dir, &store, &wanted);
             for problem in loaded.problems {
                 if let Some(d) = place_bento_problem(problem, &root) {
                     diags.push(d);
@@ -119,6 +152,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 spec,
                 bento,
                 ray_version,
+                bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
             }),
             Err(d) => {
                 diags.push(d);
@@ -212,25 +246,38 @@ fn runtime_store_note(root: &Node, bento: &Bento) -> Option<Diagnostic> {
     )
 }
 
-/// Places a bento problem in the spec: at the runner's table when the
-/// problem is about a configured runner, else at the `bento` value.
+/// Places a bento problem in the spec: at the unit's table when the
+/// problem is about a configured runner or service (at its method's batching
+/// table when it is about one method), else at the `bento` value.
 fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic> {
     let bento_span = root.get("bento").map(|n| n.span.clone()).unwrap_or(0..0);
-    let runner_span = |section: &str, runner: &str| {
+    let unit_span = |section: &str, unit: &str| {
         root.get(section)
-            .and_then(|t| t.entry(runner))
+            .and_then(|t| t.entry(unit))
             .map(|e| e.key_span.clone())
     };
-    let span = match (&problem.runner, problem.rule.code) {
-        // Unknown methods only matter where batching is configured.
-        (Some(r), code) if code == rules::METHODS_UNKNOWN.code => runner_span("batching", r)?,
-        (Some(r), _) => runner_span("batching", r)
-            .or_else(|| runner_span("runners", r))
-            .unwrap_or(bento_span),
-        (None, _) => bento_span,
+    let method_span = |unit: &str, method: &str| {
+        root.get("batching")
+            .and_then(|t| t.get(unit))
+            .and_then(|t| t.entry(method))
+            .map(|e| e.key_span.clone())
     };
-    let label = if problem.rule.code == rules::METHODS_UNKNOWN.code {
-        "methods of this runner are unknown"
+    let span = match (&problem.unit, &problem.method, problem.rule.code) {
+        // Unknown methods only matter where batching is configured.
+        (Some(u), Some(m), _) => method_span(u, m)?,
+        (Some(u), None, code) if code == rules::METHODS_UNKNOWN.code => unit_span("batching", u)?,
+        (Some(u), None, _) => unit_span("batching", u)
+            .or_else(|| unit_span("runners", u))
+            .or_else(|| unit_span("services", u))
+            .unwrap_or(bento_span),
+        (None, _, _) => bento_span,
+    };
+    let label = if problem.method.is_some() {
+        "not known to be batchable"
+    } else if problem.rule.code == rules::METHODS_UNKNOWN.code {
+        "its methods are unknown"
+    } else if problem.rule.code == rules::PYTHON_SOURCE.code {
+        "sources partly unreadable"
     } else if problem.rule.code == rules::MODEL_NOT_FOUND.code {
         "model not found"
     } else if problem.rule.code == rules::BENTO_ARCHIVE.code {

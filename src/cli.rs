@@ -192,9 +192,13 @@ fn run(cli: &Cli) -> u8 {
 fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, color: bool) -> u8 {
     let name = display(spec_path);
     let CheckOutput {
-        report: diags,
-        checked,
+        report: mut diags,
+        mut checked,
     } = check::check_file(spec_path, &name);
+    if let Some(blocker) = checked.as_ref().and_then(check::build_blocker) {
+        diags.diagnostics.push(blocker);
+        checked = None;
+    }
     let code = exit_code(&diags);
     report(std::slice::from_ref(&diags), format, color, false);
     let Some(checked) = checked else {

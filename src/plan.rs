@@ -149,8 +149,7 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
     // Runners in the bento's order, so output does not depend on the order
     // of tables in the spec.
     let runner_options: IndexMap<String, Map<String, Value>> = bento
-        .runners
-        .iter()
+        .runners()
         .filter_map(|r| {
             spec.runners
                 .get(&r.name)
@@ -159,11 +158,10 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
         .filter(|(_, o)| !o.is_empty())
         .collect();
     let batching_config: IndexMap<String, IndexMap<String, Map<String, Value>>> = bento
-        .runners
-        .iter()
+        .runners()
         .filter_map(|r| {
             let methods = spec.batching.get(&r.name)?;
-            let ordered: IndexMap<String, Map<String, Value>> = match &r.methods {
+            let ordered: IndexMap<String, Map<String, Value>> = match r.metadata_methods() {
                 Some(known) => known
                     .iter()
                     .filter_map(|m| methods.get(&m.name).map(|o| (m.name.clone(), to_map(o))))
@@ -225,16 +223,16 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             bento_serialization: spec.bento_serialization,
             service_name: bento.service_name.clone(),
             runners: bento
-                .runners
-                .iter()
+                .runners()
                 .map(|r| RunnerPlan {
                     name: r.name.clone(),
-                    methods: r.methods.as_ref().map(|ms| {
+                    methods: r.metadata_methods().map(|ms| {
                         ms.iter()
                             .map(|m| MethodPlan {
                                 name: m.name.clone(),
-                                batchable: m.batchable,
-                                batch_dim: m.batch_dim,
+                                // Model signatures always say both.
+                                batchable: m.batchable.unwrap_or(false),
+                                batch_dim: m.batch_dim.unwrap_or((0, 0)),
                             })
                             .collect()
                     }),

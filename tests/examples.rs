@@ -45,6 +45,36 @@ fn examples_match_snapshots() {
     }
 }
 
+/// The new-style example: its diagnostics and the deployment units bentoray
+/// read from its bento.yaml and Python sources are snapshotted; `build`
+/// stops with BR205 and writes nothing (the services entrypoint is not
+/// available yet).
+#[test]
+fn services_example_is_checked_and_not_built() {
+    let name = "examples/services/bentoray.toml";
+    let out = bentoray::check::check_file(&root().join(name), name);
+    let checked = out.checked.unwrap_or_else(|| {
+        panic!(
+            "{name} has errors:\n{}",
+            bentoray::diagnostic::render_human(&out.report, false)
+        )
+    });
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(
+            "services__diagnostics",
+            bentoray::diagnostic::render_human(&out.report, false)
+        );
+        insta::assert_json_snapshot!("services__bento", checked.bento);
+    });
+    let blocker = bentoray::check::build_blocker(&checked).expect("new-style build is blocked");
+    assert_eq!(blocker.rule.code, "BR205");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out");
+    let run = common::bentoray(&["build", name, "-o", target.to_str().unwrap()], &root());
+    assert_eq!(run.status.code(), Some(1));
+    assert!(!target.exists(), "nothing is written for a new-style bento");
+}
+
 #[test]
 fn scaling_example_deploys_what_the_issue_asks() {
     let name = "examples/scaling/bentoray.toml";

@@ -115,17 +115,20 @@ fn spec_reference() -> String {
         ("`[ray]`", Some("RaySection")),
         ("`[ray.http_options]`", Some("HttpOptions")),
         (
-            "`logging_config` (in `[ray]`, `[application]`, `[service]` or `[runners.<runner>]`)",
+            "`logging_config` (in `[ray]`, `[application]` or a deployment table)",
             Some("LoggingConfig"),
         ),
         ("`[application]`", Some("ApplicationSection")),
         (
-            "`[service]` and `[runners.<runner>]`",
+            "`[service]`, `[runners.<runner>]` and `[services.<Service>]`",
             Some("DeploymentOptions"),
         ),
         ("`ray_actor_options`", Some("RayActorOptions")),
         ("`autoscaling_config`", Some("AutoscalingConfig")),
-        ("`[batching.<runner>.<method>]`", Some("BatchOptions")),
+        (
+            "`[batching.<runner>.<method>]` and `[batching.<Service>.<api>]`",
+            Some("BatchOptions"),
+        ),
         (
             "`runtime_env` (in `[application]` or `ray_actor_options`)",
             Some("RuntimeEnv"),

@@ -197,7 +197,7 @@ def main():
             return {p: peer_times[p] / t for p in which if p in peer_times}
 
         # The examples.
-        for example in ["scaling", "batching", "two_runners", "tag_only", "bentoml_mode"]:
+        for example in ["scaling", "batching", "two_runners", "tag_only", "bentoml_mode", "services"]:
             spec = f"examples/{example}/bentoray.toml"
             t, rss = measure([bentoray, "check", spec], runs, want_status=[0])
             name = "check iris (examples/scaling)" if example == "scaling" else f"check examples/{example}"
@@ -240,6 +240,17 @@ def main():
                 t, rss = measure([bentoray, "build", "bentoray.toml", "-o", "out"], 3, cwd=d,
                                  want_status=[0])
                 table.add(f"build {sizes[-1]} runners, {what}", t, rss)
+
+        # New-style bentos: one Python module per service, each parsed once.
+        prev = None
+        for n in sizes[:3]:
+            d = os.path.join(work, f"services-{n}")
+            synth.write_services(d, n)
+            argv = [bentoray, "check", "bentoray.toml"]
+            t, rss = measure(argv, runs, cwd=d, want_status=[0])
+            growth = f"{CPU_TIMES[t] / CPU_TIMES[prev]:.1f}×" if prev else None
+            table.add(f"check {n} services, one module each", t, rss, growth=growth)
+            prev = t
 
         # Hostile sizes.
         d = os.path.join(work, "bento-only-200000")

@@ -68,5 +68,42 @@ def write(out: str, runners: int, models: str, spec: str) -> None:
         f.write("\n".join(toml) + "\n")
 
 
+def write_services(out: str, services: int) -> None:
+    """A new-style bento of N services, each in its own Python module with a
+    batchable and a plain API and a dependency on the next, and a spec that
+    configures every service and batches every batchable API."""
+    bento = os.path.join(out, "store", "bentos", "many", "v1")
+    os.makedirs(os.path.join(bento, "src"), exist_ok=True)
+    with open(os.path.join(out, "store", "bentos", "many", "latest"), "w") as f:
+        f.write("v1")
+    lines = ["service: service:S0", "name: many", "version: v1", "bentoml_version: 1.4.38",
+             "entry_service: S0", "services:"]
+    for i in range(services):
+        dep = f"[{{service: S{i + 1}}}]" if i + 1 < services else "[]"
+        lines += [f"- name: S{i}", "  service: ''", "  models: []", f"  dependencies: {dep}",
+                  "  config: {workers: 2, resources: {cpu: '1'}}"]
+    lines.append("spec: 2")
+    with open(os.path.join(bento, "bento.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for i in range(services):
+        nxt = i + 1 < services
+        src = ["import bentoml as bm"] + ([f"from s{i + 1} import S{i + 1}"] if nxt else []) + [
+            "", "@bm.service(workers=2, resources={'cpu': '1'})", f"class S{i}:"]
+        if nxt:
+            src.append(f"    nxt = bm.depends(S{i + 1})")
+        src += ["    @bm.api(batchable=True, max_batch_size=8, max_latency_ms=10)",
+                "    def batch(self, xs: list[float]) -> list[float]:", "        return xs",
+                "    @bm.api", "    async def one(self, x: float) -> float:", "        return x"]
+        name = "service.py" if i == 0 else f"s{i}.py"
+        with open(os.path.join(bento, "src", name), "w") as f:
+            f.write("\n".join(src) + "\n")
+    toml = ['bento = "many:latest"', 'bentoml_home = "store"']
+    for i in range(services):
+        toml.append(f"[services.S{i}]\nnum_replicas = 2\nmax_ongoing_requests = 64\n"
+                    f"[batching.S{i}.batch]\nmax_batch_size = 32\nbatch_wait_timeout_s = 0.01")
+    with open(os.path.join(out, "bentoray.toml"), "w") as f:
+        f.write("\n".join(toml) + "\n")
+
+
 if __name__ == "__main__":
     main()

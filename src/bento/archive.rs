@@ -2,7 +2,8 @@
 //! member names either bare (`bento.yaml`, BentoML ≤ 1.4.19) or prefixed
 //! with `./` (1.4.20+). Only the metadata bentoray reads is extracted:
 //! `bento.yaml`, the models' `latest` and `model.yaml` files, and the
-//! Python sources (to find the Service name). Model binaries are skipped.
+//! Python sources (for the Service name, services and custom runnables). Model
+//! binaries are skipped.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -100,7 +101,7 @@ fn extract_entries<R: Read>(
 ) -> Result<(), String> {
     let too_long = || {
         format!(
-            "its metadata (bento.yaml, models' model.yaml, the service source) is not within the first {} of the archive",
+            "its metadata (bento.yaml, models' model.yaml, the Python sources) is not within the first {} of the archive",
             size(limits.decompressed)
         )
     };

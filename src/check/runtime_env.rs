@@ -23,8 +23,10 @@ pub fn check(root: &Node, target: RayVersion, diags: &mut Vec<Diagnostic>) {
     if let Some(service) = root.get("service") {
         deployments.push(("[service]".into(), service));
     }
-    for runner in root.get("runners").map(Node::entries).unwrap_or_default() {
-        deployments.push((format!("[runners.{}]", runner.key), &runner.value));
+    for section in ["runners", "services"] {
+        for unit in root.get(section).map(Node::entries).unwrap_or_default() {
+            deployments.push((format!("[{section}.{}]", unit.key), &unit.value));
+        }
     }
     for (name, deployment) in deployments {
         let env = deployment

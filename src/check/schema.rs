@@ -14,10 +14,10 @@ use crate::spec::ray::{OptionTable, RayVersion};
 use crate::spec::spanned::{Node, NodeKind, Segment, dotted};
 use crate::spec::types::OPTION_TABLES;
 
-/// Runner and method names the bento does not have (BR102, BR103), and
-/// batching options written one level too high (`[batching.<runner>]
-/// max_batch_size = …`, BR313). Returns the paths whose own schema errors
-/// those diagnostics already explain.
+/// Unit and method names the bento does not have (runners: BR102, BR103;
+/// services: BR340, BR341), and batching options written one level too
+/// high (`[batching.<unit>] max_batch_size = …`, BR313). Returns the paths
+/// whose own schema errors those diagnostics already explain.
 fn unknown_names(
     schema: &Value,
     root: &Node,
@@ -26,11 +26,12 @@ fn unknown_names(
 ) -> Vec<Vec<Segment>> {
     let mut explained = Vec::new();
     let key = |k: &str| Segment::Key(k.to_string());
-    for section in ["runners", "batching"] {
+    // The other kind's table is reported whole (BR342), not name by name.
+    for section in [bento.kind.section(), "batching"] {
         let path = [key(section)];
         let sub = schema_at(schema, schema, &path);
         for entry in root.get(section).map(Node::entries).unwrap_or_default() {
-            if bento.runner(&entry.key).is_none() {
+            if bento.unit(&entry.key).is_none() {
                 diags.push(unknown_key(
                     &entry.key,
                     entry.key_span.clone(),
@@ -42,19 +43,24 @@ fn unknown_names(
             }
         }
     }
-    for runner_entry in root.get("batching").map(Node::entries).unwrap_or_default() {
-        let runner = bento.runner(&runner_entry.key);
-        let path = [key("batching"), key(&runner_entry.key)];
+    for unit_entry in root.get("batching").map(Node::entries).unwrap_or_default() {
+        let unit = bento.unit(&unit_entry.key);
+        let path = [key("batching"), key(&unit_entry.key)];
         let sub = schema_at(schema, schema, &path);
-        for entry in runner_entry.value.entries() {
+        for entry in unit_entry.value.entries() {
             let is_option =
                 crate::spec::types::find_option(OptionTable::Batching, &entry.key).is_some();
             if is_option && !matches!(entry.value.kind, NodeKind::Table(_)) {
-                diags.push(batching_option_too_high(&runner_entry.key, entry, runner));
+                diags.push(batching_option_too_high(
+                    &unit_entry.key,
+                    entry,
+                    unit,
+                    bento,
+                ));
                 explained.push(vec![path[0].clone(), path[1].clone(), key(&entry.key)]);
                 continue;
             }
-            let Some(methods) = runner.and_then(|r| r.methods.as_ref()) else {
+            let Some(methods) = unit.and_then(|u| u.methods.as_ref()) else {
                 continue;
             };
             if !methods.iter().any(|m| m.name == entry.key) {
@@ -75,36 +81,39 @@ fn unknown_names(
 /// `[batching.iris_clf] max_batch_size = 5`: the options of a method belong
 /// in the method's table.
 fn batching_option_too_high(
-    runner_name: &str,
+    unit_name: &str,
     entry: &crate::spec::spanned::Entry,
-    runner: Option<&crate::bento::Runner>,
+    unit: Option<&crate::bento::Unit>,
+    bento: &Bento,
 ) -> Diagnostic {
-    let batchable: Option<Vec<&str>> = runner.and_then(|r| r.methods.as_ref()).map(|ms| {
+    let (noun, method) = (bento.kind.unit_noun(), bento.kind.method_noun());
+    let batchable: Option<Vec<&str>> = unit.and_then(|u| u.methods.as_ref()).map(|ms| {
         ms.iter()
-            .filter(|m| m.batchable)
+            .filter(|m| m.batchable == Some(true))
             .map(|m| m.name.as_str())
             .collect()
     });
+    let placeholder = format!("<{}>", method.to_lowercase());
     let example = batchable
         .as_ref()
         .and_then(|b| b.first().copied())
-        .unwrap_or("<method>");
+        .unwrap_or(&placeholder);
     let methods = match &batchable {
-        Some(b) if b.is_empty() => format!("runner `{runner_name}` has no batchable method"),
-        Some(b) => format!("batchable methods of `{runner_name}`: {}", b.join(", ")),
-        None => format!("the methods of `{runner_name}` are not recorded in the bento"),
+        Some(b) if b.is_empty() => format!("{noun} `{unit_name}` has no batchable {method}"),
+        Some(b) => format!("batchable {method}s of `{unit_name}`: {}", b.join(", ")),
+        None => format!("the {method}s of `{unit_name}` are not known"),
     };
     Diagnostic::new(
         &rules::WRONG_LEVEL,
         format!(
-            "`{}` is a batching option of one method; it belongs in [batching.{runner_name}.<method>]",
+            "`{}` is a batching option of one {method}; it belongs in [batching.{unit_name}.{placeholder}]",
             entry.key
         ),
     )
     .at(entry.key_span.clone())
-    .label(format!("move to [batching.{runner_name}.{example}]"))
+    .label(format!("move to [batching.{unit_name}.{example}]"))
     .help(format!(
-        "batching options are set per method: write `[batching.{runner_name}.{example}]` and put `{}` under it; {methods}",
+        "batching options are set per {method}: write `[batching.{unit_name}.{example}]` and put `{}` under it; {methods}",
         entry.key
     ))
 }
@@ -380,17 +389,19 @@ fn unknown_key(
             Segment::Index(_) => "",
         })
         .collect();
-    // Runner and method names come from the bento, other names from the
-    // schema.
-    let methods = |runner: &str| {
+    // Unit (runner or service) and method names come from the bento, other
+    // names from the schema.
+    let methods = |unit: &str| {
         bento
-            .and_then(|b| b.runner(runner))
-            .and_then(|r| r.methods.as_ref())
+            .and_then(|b| b.unit(unit))
+            .and_then(|u| u.methods.as_ref())
             .map(|ms| ms.iter().map(|m| m.name.clone()).collect())
     };
     let known: Vec<String> = match (segs.as_slice(), bento) {
-        (["runners"] | ["batching"], Some(b)) => b.runners.iter().map(|r| r.name.clone()).collect(),
-        (["batching", runner], Some(_)) => methods(runner).unwrap_or_default(),
+        ([section], Some(b)) if *section == b.kind.section() || *section == "batching" => {
+            b.keyed_units().map(|u| u.name.clone()).collect()
+        }
+        (["batching", unit], Some(_)) => methods(unit).unwrap_or_default(),
         _ => sub
             .map(|s| resolve(schema, s))
             .and_then(|s| s.get("properties"))
@@ -424,7 +435,31 @@ fn unknown_key(
         || "the bento".to_string(),
         |b| format!("bento `{}`", b.tag()),
     );
+    let services = bento.is_some_and(|b| b.kind == crate::bento::BentoKind::Services);
     match segs.as_slice() {
+        ["services"] | ["batching"] if services => Diagnostic::new(&rules::UNKNOWN_SERVICE, format!("unknown service `{key}`"))
+            .at(span)
+            .label(match suggestion {
+                Some(best) => format!("not a service of the bento; did you mean `{best}`?"),
+                None => "not a service of the bento".to_string(),
+            })
+            .help(list("services", format!("{bento_name} has"))),
+        ["batching", service] if services => {
+            Diagnostic::new(&rules::UNKNOWN_API, format!("service `{service}` has no API `{key}`"))
+                .at(span)
+                .label(match suggestion {
+                    Some(best) => format!("unknown API; did you mean `{best}`?"),
+                    None => "unknown API".to_string(),
+                })
+                .help(list("APIs", format!("service `{service}` has")))
+        }
+        ["services", _] if key == "name" => Diagnostic::new(
+            &rules::DEPLOYMENT_NAME,
+            format!("{} must not set `name`", describe_table(path)),
+        )
+        .at(span)
+        .label("bentoray names this deployment")
+        .help("remove `name`: each service's deployment is named after the service, which is how services find each other"),
         ["runners"] | ["batching"] => Diagnostic::new(&rules::UNKNOWN_RUNNER, format!("unknown runner `{key}`"))
             .at(span)
             .label(match suggestion {
@@ -541,13 +576,15 @@ fn bentoml_argument(key: &str) -> Option<(&'static str, &'static str)> {
 fn home_of(key: &str, path: &[Segment]) -> Option<String> {
     let deployment: Option<String> = match path {
         [Segment::Key(s), ..] if s == "service" => Some("[service]".into()),
-        [Segment::Key(r), Segment::Key(name), ..] if r == "runners" => {
-            Some(format!("[runners.{name}]"))
+        [Segment::Key(r), Segment::Key(name), ..] if r == "runners" || r == "services" => {
+            Some(format!("[{r}.{name}]"))
         }
         _ => None,
     };
     let runner = match path {
-        [Segment::Key(r), Segment::Key(name), ..] if r == "runners" || r == "batching" => {
+        [Segment::Key(r), Segment::Key(name), ..]
+            if r == "runners" || r == "services" || r == "batching" =>
+        {
             Some(name.as_str())
         }
         _ => None,

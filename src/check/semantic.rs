@@ -3,7 +3,7 @@
 //! spanned tree directly so they still run, and point at the right place,
 //! when other parts of the spec have schema errors.
 
-use crate::bento::Bento;
+use crate::bento::{Bento, BentoKind, UnitKind};
 use crate::diagnostic::{Diagnostic, rules};
 use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, OptionTable, RayVersion, v};
 use crate::spec::types::find_option;
@@ -19,6 +19,9 @@ pub fn check(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<RayVersion> {
     let version = ray_version(root, diags);
+    if let Some(bento) = bento {
+        bento_kind_rules(root, bento, diags);
+    }
     batching_rules(root, bento, diags);
     for table in versions::option_tables(root) {
         match table.table {
@@ -85,8 +88,11 @@ fn batching_rules(root: &Node, bento: Option<&Bento>, diags: &mut Vec<Diagnostic
     let Some(batching) = root.entry("batching") else {
         return;
     };
+    // New-style APIs are batched as declared; enable_batching is the legacy
+    // switch (and BR342 where it is set on such a bento).
+    let legacy = bento.is_none_or(|b| b.kind == BentoKind::Runners);
     let enabled = batching_enabled(root);
-    if !enabled && !batching.value.entries().is_empty() {
+    if legacy && !enabled && !batching.value.entries().is_empty() {
         let span = root
             .get("enable_batching")
             .map_or(batching.key_span.clone(), |n| n.span.clone());
@@ -107,49 +113,150 @@ fn batching_rules(root: &Node, bento: Option<&Bento>, diags: &mut Vec<Diagnostic
     let Some(bento) = bento else {
         return;
     };
-    for runner_entry in batching.value.entries() {
-        let Some(methods) = bento
-            .runner(&runner_entry.key)
-            .and_then(|r| r.methods.as_ref())
-        else {
+    let (noun, method_noun) = (bento.kind.unit_noun(), bento.kind.method_noun());
+    for unit_entry in batching.value.entries() {
+        let Some(unit) = bento.unit(&unit_entry.key) else {
             continue;
         };
-        for method_entry in runner_entry.value.entries() {
+        let Some(methods) = unit.methods.as_ref() else {
+            continue;
+        };
+        // A custom runnable's methods are declared in Python, a framework
+        // runner's by its model's signatures.
+        let declared_in_python = !matches!(
+            unit.kind,
+            UnitKind::Runner {
+                from_metadata: true,
+                ..
+            }
+        );
+        for method_entry in unit_entry.value.entries() {
             let Some(method) = methods.iter().find(|m| m.name == method_entry.key) else {
                 continue; // unknown methods are reported by the schema
             };
-            if !method.batchable {
-                let batchable: Vec<&str> = methods
-                    .iter()
-                    .filter(|m| m.batchable)
-                    .map(|m| m.name.as_str())
-                    .collect();
-                let others = if batchable.is_empty() {
-                    format!("runner `{}` has no batchable method", runner_entry.key)
-                } else {
-                    format!(
-                        "batchable methods of `{}`: {}",
-                        runner_entry.key,
-                        batchable.join(", ")
-                    )
-                };
-                diags.push(
-                    Diagnostic::new(
-                        &rules::NOT_BATCHABLE,
-                        format!(
-                            "method `{}` of runner `{}` is not batchable",
-                            method.name, runner_entry.key
-                        ),
-                    )
-                    .at(method_entry.key_span.clone())
-                    .label("signature has `batchable: false`")
-                    .help(format!(
-                        "remove this table, or save the model with a batchable `{}` signature; {others}",
-                        method.name
-                    )),
-                );
+            if method.batchable != Some(false) {
+                continue; // batchable, or not a literal (BR206)
             }
+            let batchable: Vec<&str> = methods
+                .iter()
+                .filter(|m| m.batchable == Some(true))
+                .map(|m| m.name.as_str())
+                .collect();
+            let others = if batchable.is_empty() {
+                format!("{noun} `{}` has no batchable {method_noun}", unit_entry.key)
+            } else {
+                format!(
+                    "batchable {method_noun}s of `{}`: {}",
+                    unit_entry.key,
+                    batchable.join(", ")
+                )
+            };
+            let (label, fix) = match bento.kind {
+                BentoKind::Services => (
+                    format!("declared without `batchable=True` ({})", method.origin),
+                    "declare it `@bentoml.api(batchable=True)` (its input is then a list)"
+                        .to_string(),
+                ),
+                BentoKind::Runners if declared_in_python => (
+                    format!("declared without `batchable=True` ({})", method.origin),
+                    "declare it `@bentoml.Runnable.method(batchable=True)`".to_string(),
+                ),
+                BentoKind::Runners => (
+                    "signature has `batchable: false`".to_string(),
+                    format!(
+                        "save the model with a batchable `{}` signature",
+                        method.name
+                    ),
+                ),
+            };
+            diags.push(
+                Diagnostic::new(
+                    &rules::NOT_BATCHABLE,
+                    format!(
+                        "{method_noun} `{}` of {noun} `{}` is not batchable",
+                        method.name, unit_entry.key
+                    ),
+                )
+                .at(method_entry.key_span.clone())
+                .label(label)
+                .help(format!("remove this table, or {fix}; {others}")),
+            );
         }
+    }
+}
+
+/// Keys and tables of the other kind of bento (BR342): `[service]`,
+/// `[runners]`, `enable_batching` and `entrypoint = "bentoml"` on a
+/// new-style bento, `[services]` on a legacy one.
+fn bento_kind_rules(root: &Node, bento: &Bento, diags: &mut Vec<Diagnostic>) {
+    let tag = bento.tag();
+    let services: Vec<&str> = bento.keyed_units().map(|u| u.name.as_str()).collect();
+    let example = services.first().copied().unwrap_or("<Service>");
+    // (entry, message, fix)
+    let misplaced: Vec<(&Entry, String, String)> = match bento.kind {
+        BentoKind::Services => [
+            ("service", "[service] holds the legacy API server's options"),
+            ("runners", "[runners] holds runner options"),
+            ("enable_batching", "`enable_batching` is the legacy runner batching switch"),
+        ]
+        .into_iter()
+        .filter_map(|(key, what)| root.entry(key).map(|e| (e, key, what)))
+        .map(|(e, key, what)| {
+            let fix = if key == "enable_batching" {
+                format!("remove it: each API is batched as its `@bentoml.api(batchable=...)` declares, tuned with [batching.{example}.<api>]")
+            } else {
+                format!("use [services.{example}] for a service's Ray deployment options")
+            };
+            (
+                e,
+                format!("{what}, which does not apply to new-style bento `{tag}`: it has services, not runners"),
+                fix,
+            )
+        })
+        .chain(
+            root.entry("entrypoint")
+                .filter(|e| e.value.as_str() == Some("bentoml"))
+                .map(|e| {
+                    (
+                        e,
+                        format!("`entrypoint = \"bentoml\"` cannot serve new-style bento `{tag}`: `bentoml.ray.deployment` serves runner-based bentos only"),
+                        "remove it: the native entrypoint is the one that will serve services".to_string(),
+                    )
+                }),
+        )
+        .collect(),
+        BentoKind::Runners => root
+            .entry("services")
+            .map(|e| {
+                (
+                    e,
+                    format!("[services] holds options of new-style services, which does not apply to legacy bento `{tag}`: it has an API server and runners"),
+                    "use [service] for the API server and [runners.<runner>] for a runner".to_string(),
+                )
+            })
+            .into_iter()
+            .collect(),
+    };
+    for (entry, message, fix) in misplaced {
+        let applies = match bento.kind {
+            BentoKind::Services => format!(
+                "[services.<Service>] and [batching.<Service>.<api>] apply to this bento; its services: {}",
+                services.join(", ")
+            ),
+            BentoKind::Runners => "[service], [runners.<runner>], [batching.<runner>.<method>] and `enable_batching` apply to this bento".to_string(),
+        };
+        diags.push(
+            Diagnostic::new(&rules::WRONG_BENTO_KIND, message)
+                .at(entry.key_span.clone())
+                .label(format!(
+                    "not for a {} bento",
+                    match bento.kind {
+                        BentoKind::Services => "new-style",
+                        BentoKind::Runners => "runner-based",
+                    }
+                ))
+                .help(format!("{fix}; {applies}")),
+        );
     }
 }
 
@@ -293,6 +400,19 @@ fn route_prefix_rules(root: &Node, target: RayVersion, diags: &mut Vec<Diagnosti
                 .at(entry.key_span.clone())
                 .label("runners are not exposed over HTTP")
                 .help("set the HTTP route with `[application] route_prefix`"),
+            );
+        }
+    }
+    for service in root.get("services").map(Node::entries).unwrap_or_default() {
+        if let Some(entry) = service.value.entry("route_prefix") {
+            diags.push(
+                Diagnostic::new(
+                    &rules::MISPLACED_ROUTE_PREFIX,
+                    format!("service `{}` cannot have its own route prefix", service.key),
+                )
+                .at(entry.key_span.clone())
+                .label("set on the application")
+                .help("the entry service serves every HTTP route under the application's prefix: set `[application] route_prefix`"),
             );
         }
     }
@@ -590,28 +710,39 @@ fn batch_capacity(
     target: RayVersion,
     diags: &mut Vec<Diagnostic>,
 ) {
-    if !batching_enabled(root) {
+    let kind = bento.map_or(BentoKind::Runners, |b| b.kind);
+    // Services batch as declared; runners only with enable_batching.
+    if kind == BentoKind::Runners && !batching_enabled(root) {
         return;
     }
+    let (section, noun) = (kind.section(), kind.unit_noun());
     let batch_default =
         |key: &str| numeric_default(OptionTable::Batching, key, target).unwrap_or(1.0);
-    for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
+    for unit in root.get("batching").map(Node::entries).unwrap_or_default() {
         let methods = bento
-            .and_then(|b| b.runner(&runner.key))
-            .and_then(|r| r.methods.as_ref());
-        let deployment = root.get("runners").and_then(|r| r.get(&runner.key));
+            .and_then(|b| b.unit(&unit.key))
+            .and_then(|u| u.methods.as_ref());
+        let deployment = root.get(section).and_then(|r| r.get(&unit.key));
         let empty = Node {
             span: 0..0,
             kind: NodeKind::Table(Default::default()),
         };
         let (max_ongoing, set) = effective_max_ongoing(deployment.unwrap_or(&empty), target);
-        for method in runner.value.entries() {
+        for method in unit.value.entries() {
+            let declared = methods.and_then(|ms| ms.iter().find(|m| m.name == method.key));
             // Non-batchable methods are not wrapped with serve.batch (BR301).
-            if methods.is_some_and(|ms| !ms.iter().any(|m| m.name == method.key && m.batchable)) {
+            if methods.is_some() && declared.is_none_or(|m| m.batchable == Some(false)) {
                 continue;
             }
+            // A service API's own max_batch_size is the default over Ray's.
+            let bento_size = declared
+                .and_then(|m| m.max_batch_size.as_ref())
+                .and_then(|s| s.value)
+                .map(|n| n as f64);
             let size = number(&method.value, "max_batch_size")
-                .map_or(batch_default("max_batch_size"), |(n, _)| n);
+                .map(|(n, _)| n)
+                .or(bento_size)
+                .unwrap_or_else(|| batch_default("max_batch_size"));
             let concurrent = number(&method.value, "max_concurrent_batches")
                 .map_or(batch_default("max_concurrent_batches"), |(n, _)| n);
             let needed = size * concurrent;
@@ -623,8 +754,8 @@ fn batch_capacity(
                 Diagnostic::new(
                     &rules::BATCHES_NEVER_FILL,
                     format!(
-                        "runner `{}` takes at most {max_ongoing} requests at once ({}), fewer than a full batch of `{}` ({needed})",
-                        runner.key,
+                        "{noun} `{}` takes at most {max_ongoing} requests at once ({}), fewer than a full batch of `{}` ({needed})",
+                        unit.key,
                         describe_max_ongoing(max_ongoing, set, target),
                         method.key
                     ),
@@ -632,8 +763,8 @@ fn batch_capacity(
                 .at(span)
                 .label("batches never fill")
                 .help(format!(
-                    "set `max_ongoing_requests = {needed}` or more in [runners.{}] (max_batch_size {size} × max_concurrent_batches {concurrent})",
-                    runner.key
+                    "set `max_ongoing_requests = {needed}` or more in [{section}.{}] (max_batch_size {size} × max_concurrent_batches {concurrent})",
+                    unit.key
                 )),
             );
         }
@@ -768,7 +899,8 @@ fn bentoml_entrypoint_rules(
             .help("set `[ray] version = \"2.7\"` if the cluster runs Ray 2.6/2.7 (with Python ≤ 3.10), or use `entrypoint = \"native\"`"),
         );
     }
-    let Some(bento) = bento else {
+    // A new-style bento cannot be served this way at all (BR342).
+    let Some(bento) = bento.filter(|b| b.kind == BentoKind::Runners) else {
         return;
     };
     let table_span = |section: &str, runner: &str| {
@@ -776,7 +908,7 @@ fn bentoml_entrypoint_rules(
             .and_then(|t| t.entry(runner))
             .map(|e| e.key_span.clone())
     };
-    for runner in &bento.runners {
+    for runner in bento.runners() {
         let Some(methods) = runner.methods.as_ref().filter(|m| m.len() > 1) else {
             continue;
         };
@@ -801,7 +933,7 @@ fn bentoml_entrypoint_rules(
         );
     }
     let enabled = batching_enabled(root);
-    let first = bento.runners.first().map(|r| r.name.as_str());
+    let first = bento.runners().next().map(|r| r.name.as_str());
     for runner in root.get("batching").map(Node::entries).unwrap_or_default() {
         if !enabled || Some(runner.key.as_str()) == first || runner.value.entries().is_empty() {
             continue;

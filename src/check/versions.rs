@@ -91,8 +91,10 @@ pub fn option_tables<'a>(root: &'a Node) -> Vec<TableRef<'a>> {
     if let Some(service) = root.get("service") {
         deployments.push((service, vec![key("service")]));
     }
-    for runner in root.get("runners").map(Node::entries).unwrap_or_default() {
-        deployments.push((&runner.value, vec![key("runners"), key(&runner.key)]));
+    for section in ["runners", "services"] {
+        for unit in root.get(section).map(Node::entries).unwrap_or_default() {
+            deployments.push((&unit.value, vec![key(section), key(&unit.key)]));
+        }
     }
     for (node, path) in deployments {
         push(OptionTable::Deployment, node, path.clone());

@@ -80,12 +80,12 @@ rules! {
     BROKEN_BENTO = "BR204" "broken-bento" Error "broken_bento"
         summary "The bento's `bento.yaml` (or a model's `model.yaml`) cannot be read."
         doc "The file is missing, unreadable or not the YAML that BentoML writes. Rebuild the bento or point `bento` at a complete bento directory.";
-    UNSUPPORTED_BENTO = "BR205" "unsupported-bento" Error "service_bento"
-        summary "The bento was built from a new-style `@bentoml.service` and has no runners."
-        doc "Ray Serve deployment through runners only exists for legacy (runner-based) services: `bentoml.ray.deployment` fails on these bentos with AttributeError. Build the service with the legacy API (`bentoml.legacy.Service`, or BentoML 1.1) to use bentoray.";
-    METHODS_UNKNOWN = "BR206" "methods-unknown" Warning "custom_runnable"
-        summary "A runner's methods cannot be known from the bento's metadata."
-        doc "Custom runnables declare their methods in Python, which is not recorded in `bento.yaml` or `model.yaml`. bentoray cannot check `[batching.<runner>.<method>]` names for such a runner; check them by hand.";
+    UNSUPPORTED_BENTO = "BR205" "unsupported-bento" Error "service_build"
+        summary "`bentoray build` cannot yet generate an entrypoint for a new-style `@bentoml.service` bento."
+        doc "bentoray reads and checks new-style bentos (their services, APIs, dependencies and the `[services]` and `[batching]` tables) with `bentoray check`, but the entrypoint that serves services on Ray Serve is not available yet, so `build` stops before writing anything. `bentoml.ray.deployment` cannot serve these bentos either (it fails with AttributeError).";
+    METHODS_UNKNOWN = "BR206" "methods-unknown" Warning "methods_unknown"
+        summary "A runner's methods or a service's APIs, or whether one is batchable, cannot be known."
+        doc "bentoray reads a custom runnable's methods (`@bentoml.Runnable.method`, `add_method`) and a service's APIs (`@bentoml.api`) from the bento's Python sources, literals only. When the class is not in the sources, a name is not a literal, or `batchable` / `batch_dim` / `max_batch_size` is an expression, the batching tables that depend on it are passed through unchecked; check them by hand, or write literals.";
     MODEL_NOT_FOUND = "BR207" "model-not-found" Warning "model_not_found"
         summary "A framework runner's model is neither in the bento nor in the model store."
         doc "Without the model's `model.yaml` the runner's methods are unknown. The deployment also needs the model at run time: import the bento (`bentoml import`) or point `bentoml_home` at the store that holds the model.";
@@ -99,9 +99,12 @@ rules! {
         summary "The bento is given as a directory, but Ray loads it by tag from a BentoML store."
         doc "bentoray reads the directory's metadata, but the generated entrypoint loads the pinned tag from the BentoML store (`BENTOML_HOME`) of the process that runs it: the one that builds the application with the default `EXPORT_BENTO`, every replica with `LOCAL_BENTO`. The directory itself is not used at run time. When it is inside a store (`<store>/bentos/<name>/<version>`), set `BENTOML_HOME` to that store where Ray runs; otherwise export it (`bentoml export`) and import it there (`bentoml import`).";
 
+    PYTHON_SOURCE = "BR220" "python-source" Warning "python_source"
+        summary "A Python source of the bento cannot be read or parsed."
+        doc "bentoray parses the bento's `src/**/*.py` (with tree-sitter's Python grammar; never running them) to learn services, APIs and custom runnables. A file with a syntax error, not UTF-8, or over bentoray's size limits (1 MiB a file, 16 MiB and 10,000 files a bento) is skipped, and what it declares is unknown.";
     NOT_BATCHABLE = "BR301" "not-batchable" Error "not_batchable"
-        summary "Batching options are set for a method that is not batchable."
-        doc "`bentoml.ray.deployment` only wraps methods whose signature has `batchable: true` with `serve.batch`; options for other methods are silently dropped. Save the model with `signatures={\"<method>\": {\"batchable\": True}}` or remove the table.";
+        summary "Batching options are set for a method or API that is not batchable."
+        doc "Only batchable callables are wrapped with `serve.batch`: a runner method whose model signature has `batchable: true` (or a custom runnable method declared `@bentoml.Runnable.method(batchable=True)`), or a service API declared `@bentoml.api(batchable=True)`. Options for other callables would be silently dropped. Declare it batchable or remove the table.";
     BATCHING_DISABLED = "BR302" "batching-disabled" Warning "batching_disabled"
         summary "`[batching]` tables are present while `enable_batching` is false."
         doc "With batching disabled no method is wrapped with `serve.batch`, so these options have no effect. Set `enable_batching = true` or remove the tables.";
@@ -189,6 +192,16 @@ rules! {
     IMPORT_PATH_SHADOWS = "BR330" "import-path-shadows" Error "import_path_shadows"
         summary "The `import_path` module would shadow a standard library module or a package the runtime imports."
         doc "Ray puts the application's working directory first on `sys.path`, so a generated `json.py` (or `ray.py`, `bentoml.py`, `starlette.py`, …) is imported instead of the real module everywhere in the application, which then fails in ways far from the cause. bentoray refuses every module name of the Python 3.10–3.13 standard library and of the packages installed with BentoML and Ray Serve (the list is `src/check/python_modules.txt`). Pick another module name, e.g. `bento_ray`.";
+
+    UNKNOWN_SERVICE = "BR340" "unknown-service" Error "misspelled_service"
+        summary "A `[services.<name>]` or `[batching.<name>]` table names a service the bento does not have."
+        doc "A new-style bento's services are listed in its `bento.yaml` (`services[].name`, the name given to `@bentoml.service` or the class name). Options for a service that does not exist would never apply. The diagnostic suggests the closest name and lists the services.";
+    UNKNOWN_API = "BR341" "unknown-api" Error "misspelled_api"
+        summary "A `[batching.<service>.<api>]` table names an API the service does not have."
+        doc "A service's APIs are its `@bentoml.api` and `@bentoml.task` methods, by the API name (`name=` of the decorator, else the method name), read from the bento's Python sources and, for the entry service, `schema.routes` in `bento.yaml`.";
+    WRONG_BENTO_KIND = "BR342" "wrong-bento-kind" Error "wrong_bento_kind"
+        summary "A key or table that does not apply to this kind of bento (runners versus services)."
+        doc "A legacy (runner-based) bento is configured with `[service]` (its API server), `[runners.<runner>]`, `[batching.<runner>.<method>]` and `enable_batching`. A new-style (`@bentoml.service`) bento is configured with `[services.<Service>]` and `[batching.<Service>.<api>]`; its APIs are batched as their author declared (as `bentoml serve` does), so `enable_batching` does not apply, and `entrypoint = \"bentoml\"` cannot serve it. The diagnostic says which tables apply.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).

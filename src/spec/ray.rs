@@ -60,13 +60,13 @@ pub enum OptionTable {
     Logging,
     /// `[application]`.
     Application,
-    /// `[service]` and `[runners.<runner>]`.
+    /// `[service]`, `[runners.<runner>]` and `[services.<Service>]`.
     Deployment,
     /// `ray_actor_options`.
     ActorOptions,
     /// `autoscaling_config`.
     Autoscaling,
-    /// `[batching.<runner>.<method>]`.
+    /// `[batching.<runner>.<method>]` and `[batching.<Service>.<api>]`.
     Batching,
     /// A `runtime_env` table (`[application]` or `ray_actor_options`).
     RuntimeEnv,
@@ -86,10 +86,12 @@ impl OptionTable {
             OptionTable::HttpOptions => "[ray.http_options]",
             OptionTable::Logging => "a `logging_config` table",
             OptionTable::Application => "[application]",
-            OptionTable::Deployment => "a deployment table ([service] or [runners.<runner>])",
+            OptionTable::Deployment => {
+                "a deployment table ([service], [runners.<runner>] or [services.<Service>])"
+            }
             OptionTable::ActorOptions => "`ray_actor_options`",
             OptionTable::Autoscaling => "`autoscaling_config`",
-            OptionTable::Batching => "[batching.<runner>.<method>]",
+            OptionTable::Batching => "[batching.<runner>.<method>] or [batching.<Service>.<api>]",
             OptionTable::RuntimeEnv => "a `runtime_env` table",
             OptionTable::RuntimeEnvPip => "a runtime_env's `pip` table",
             OptionTable::RuntimeEnvUv => "a runtime_env's `uv` table",

@@ -31,7 +31,7 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bentoml_home: Option<String>,
 
-    /// Wrap batchable runner methods with `serve.batch` (as `bentoml.ray.deployment(enable_batching=...)`). Default: false.
+    /// Legacy (runner-based) bentos only: wrap batchable runner methods with `serve.batch` (as `bentoml.ray.deployment(enable_batching=...)`). Default: false. A new-style bento's APIs are batched as their `@bentoml.api(batchable=...)` declares.
     #[serde(default)]
     #[schemars(extend("default" = false))]
     pub enable_batching: bool,
@@ -62,7 +62,11 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub runners: IndexMap<String, DeploymentOptions>,
 
-    /// `serve.batch` options per runner and method: `[batching.<runner>.<method>]` (BentoML's `batching_config`). Only batchable methods can be configured, and only take effect with `enable_batching = true`.
+    /// Ray Serve deployment options per service of a new-style (`@bentoml.service`) bento, keyed by service name: `[services.<Service>]`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub services: IndexMap<String, DeploymentOptions>,
+
+    /// `serve.batch` options of a batchable callable: `[batching.<runner>.<method>]` for a legacy bento (BentoML's `batching_config`; they take effect with `enable_batching = true`), `[batching.<Service>.<api>]` for a new-style bento (over the API's own `max_batch_size`). Only batchable methods and APIs can be configured.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub batching: IndexMap<String, IndexMap<String, BatchOptions>>,
 }
@@ -380,7 +384,7 @@ pub enum AggregationFunction {
 }
 
 ray_options! {
-    /// `serve.batch` options of one runner method.
+    /// `serve.batch` options of one batchable runner method or service API.
     pub struct BatchOptions in Batching {
         /// Largest batch passed to the method (an integer ≥ 1). Default: 10.
         #[schemars(range(min = 1))]

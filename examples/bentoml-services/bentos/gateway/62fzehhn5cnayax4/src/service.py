@@ -1,0 +1,25 @@
+"""Entry service of a hand-made bento: aliased imports, a dependency chain
+(Gateway -> Middle -> Leaf), a URL dependency, streaming and task APIs."""
+
+import bentoml as bm
+from bentoml import api as endpoint, task
+from middle import Middle
+
+
+@bm.service(workers=2, traffic={"max_concurrency": 32})
+class Gateway:
+    middle = bm.depends(Middle)
+    remote = bm.depends(url="http://127.0.0.1:3001")
+
+    @endpoint
+    async def ask(self, text: str) -> str:
+        return (await self.middle.to_async.shout([text]))[0]
+
+    @endpoint(route="/stream")
+    async def stream(self, text: str):
+        for word in text.split():
+            yield word
+
+    @task
+    def report(self, text: str) -> str:
+        return text
