@@ -43,9 +43,10 @@ pub fn build_blocker(checked: &Checked) -> Option<Diagnostic> {
         Diagnostic::new(
             &rules::UNSUPPORTED_BENTO,
             format!(
-                "bento `{}` is a new-style `@bentoml.service` bento (services {}); bentoray cannot build its entrypoint yet",
+                "bento `{}` is a new-style `@bentoml.service` bento ({} services, entry `{}`); bentoray cannot build its entrypoint yet",
                 bento.tag(),
-                services.join(", ")
+                services.len(),
+                bento.service_name
             ),
         )
         .at(checked.bento_span.clone())

@@ -163,8 +163,8 @@ pub fn entry_service(
     match entry {
         Some(e) if names.contains(&e.as_str()) => Ok(e.clone()),
         Some(e) => Err(broken(format!(
-            "names the entry service `{e}`, which is not among its services ({})",
-            names.join(", ")
+            "names the entry service `{e}`, which is not among its {} services",
+            names.len()
         ))),
         None => Err(broken("has services but no `entry_service`".into())),
     }

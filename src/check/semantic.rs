@@ -241,7 +241,7 @@ fn bento_kind_rules(root: &Node, bento: &Bento, diags: &mut Vec<Diagnostic>) {
         let applies = match bento.kind {
             BentoKind::Services => format!(
                 "[services.<Service>] and [batching.<Service>.<api>] apply to this bento; its services: {}",
-                services.join(", ")
+                bounded_list(&services)
             ),
             BentoKind::Runners => "[service], [runners.<runner>], [batching.<runner>.<method>] and `enable_batching` apply to this bento".to_string(),
         };
@@ -257,6 +257,15 @@ fn bento_kind_rules(root: &Node, bento: &Bento, diags: &mut Vec<Diagnostic>) {
                 ))
                 .help(format!("{fix}; {applies}")),
         );
+    }
+}
+
+/// At most 40 names, then how many there are in all.
+fn bounded_list(names: &[&str]) -> String {
+    const LISTED: usize = 40;
+    match names.len() {
+        n if n > LISTED => format!("{}, … ({n} in all)", names[..LISTED].join(", ")),
+        _ => names.join(", "),
     }
 }
 
