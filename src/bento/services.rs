@@ -160,6 +160,21 @@ pub fn entry_service(
     if let Some(twice) = names.iter().find(|n| !seen.insert(**n)) {
         return Err(broken(format!("lists the service `{twice}` twice")));
     }
+    // BentoML lists every in-bento dependency as a service of its own.
+    for s in services {
+        for d in &s.dependencies {
+            let target = match d {
+                DependencyYaml::Name(name) => Some(name),
+                DependencyYaml::Object { service, .. } => service.as_ref(),
+            };
+            if let Some(t) = target.filter(|t| !seen.contains(t.as_str())) {
+                return Err(broken(format!(
+                    "says service `{}` depends on service `{t}`, which is not among its services",
+                    s.name
+                )));
+            }
+        }
+    }
     match entry {
         Some(e) if names.contains(&e.as_str()) => Ok(e.clone()),
         Some(e) => Err(broken(format!(
