@@ -259,11 +259,12 @@ pub struct BentoProblem {
     pub rule: &'static Rule,
     pub message: String,
     pub help: Option<String>,
-    /// The unit (runner or service) the problem is about, if any.
-    pub unit: Option<String>,
+    /// The unit (runner or service) the problem is about, if any. (Boxed
+    /// strings keep the problem small: it is returned in `Result`s.)
+    pub unit: Option<Box<str>>,
     /// The method or API the problem is about, if any: the problem only
     /// matters where that method's batching table is.
-    pub method: Option<String>,
+    pub method: Option<Box<str>>,
 }
 
 impl BentoProblem {
@@ -1165,7 +1166,7 @@ fn signature_methods(
             ),
         )
         .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
-        p.unit = Some(runner.name.clone());
+        p.unit = Some(runner.name.as_str().into());
         problems.push(p);
         return None;
     };
@@ -1184,19 +1185,19 @@ fn signature_methods(
                 ),
             )
             .help("import the bento with its models (`bentoml import`), or set `bentoml_home` to the store that holds the model");
-            p.unit = Some(runner.name.clone());
+            p.unit = Some(runner.name.as_str().into());
             problems.push(p);
             return None;
         }
         ModelLookup::Unreadable(problem) => {
             let mut p = problem.clone();
-            p.unit = Some(runner.name.clone());
+            p.unit = Some(runner.name.as_str().into());
             problems.push(p);
             return None;
         }
         ModelLookup::Broken { path, rule, why } => {
             let mut p = unreadable_yaml(rule, format!("cannot read {}: {why}", path.display()));
-            p.unit = Some(runner.name.clone());
+            p.unit = Some(runner.name.as_str().into());
             problems.push(p);
             return None;
         }

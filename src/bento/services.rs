@@ -342,7 +342,7 @@ fn service_unit(
             ),
         )
         .help("batching tables for this service are passed through unchecked: make sure each API exists and is batchable");
-        p.unit = Some(service.name.clone());
+        p.unit = Some(service.name.as_str().into());
         problems.push(p);
     } else {
         non_literal_problems(&service.name, "service", methods.iter().flatten(), problems);
@@ -504,8 +504,8 @@ fn non_literal_problems<'a>(
             .help(format!(
                 "write `{arg}` as a literal in the decorator, or make sure the batching table fits what `{expr}` is at run time"
             ));
-            p.unit = Some(unit.to_string());
-            p.method = Some(m.name.clone());
+            p.unit = Some(unit.into());
+            p.method = Some(m.name.as_str().into());
             problems.push(p);
         }
     }
@@ -528,7 +528,7 @@ pub fn runnable_methods(
             ),
         )
         .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
-        p.unit = Some(runner.name.clone());
+        p.unit = Some(runner.name.as_str().into());
         problems.push(p);
         return (None, "not found in the bento's Python sources".into());
     };
@@ -561,7 +561,7 @@ pub fn runnable_methods(
                         ),
                     )
                     .help("batching tables for this runner are passed through unchecked: make sure each method name exists and is batchable");
-                    p.unit = Some(runner.name.clone());
+                    p.unit = Some(runner.name.as_str().into());
                     problems.push(p);
                     return (None, from);
                 }
@@ -589,7 +589,7 @@ pub fn runnable_methods(
                 ),
             )
             .help("write the method name as a string literal, or make sure each batching table names an existing, batchable method");
-            p.unit = Some(runner.name.clone());
+            p.unit = Some(runner.name.as_str().into());
             problems.push(p);
             return (None, from);
         };

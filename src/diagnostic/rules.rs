@@ -198,7 +198,7 @@ rules! {
         doc "A new-style bento's services are listed in its `bento.yaml` (`services[].name`, the name given to `@bentoml.service` or the class name). Options for a service that does not exist would never apply. The diagnostic suggests the closest name and lists the services.";
     UNKNOWN_API = "BR341" "unknown-api" Error "misspelled_api"
         summary "A `[batching.<service>.<api>]` table names an API the service does not have."
-        doc "A service's APIs are its `@bentoml.api` and `@bentoml.task` methods, by the API name (`name=` of the decorator, else the method name), read from the bento's Python sources and, for the entry service, `schema.routes` in `bento.yaml`.";
+        doc "A service's APIs are its `@bentoml.api` and `@bentoml.task` methods, named by the method as BentoML keys them (a decorator's `name=` never renamed an API), read from the bento's Python sources and, for the entry service, `schema.routes` in `bento.yaml`.";
     WRONG_BENTO_KIND = "BR342" "wrong-bento-kind" Error "wrong_bento_kind"
         summary "A key or table that does not apply to this kind of bento (runners versus services)."
         doc "A legacy (runner-based) bento is configured with `[service]` (its API server), `[runners.<runner>]`, `[batching.<runner>.<method>]` and `enable_batching`. A new-style (`@bentoml.service`) bento is configured with `[services.<Service>]` and `[batching.<Service>.<api>]`; its APIs are batched as their author declared (as `bentoml serve` does), so `enable_batching` does not apply, and `entrypoint = \"bentoml\"` cannot serve it. The diagnostic says which tables apply.";
