@@ -156,7 +156,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
             }),
             Err(d) => {
-                diags.push(d);
+                diags.push(*d);
                 None
             }
         },
@@ -180,7 +180,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
 /// Deserializes the validated JSON into the typed spec. The schema accepts
 /// numbers like `2.0` for integers (JSON Schema counts them as integers);
 /// serde does not, and that is reported here at the exact value.
-fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Diagnostic> {
+fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Box<Diagnostic>> {
     serde_path_to_error::deserialize::<_, Spec>(instance).map_err(|err| {
         let path: Vec<Segment> = err
             .path()
@@ -207,6 +207,7 @@ fn typed_spec(instance: &serde_json::Value, root: &Node) -> Result<Spec, Diagnos
         .at(node.span.clone())
         .label("expected an integer")
         .help("write whole numbers without a decimal point (`2`, not `2.0`): Ray 2.55+ rejects floats for integer options")
+        .into()
     })
 }
 

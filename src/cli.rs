@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, CheckOutput};
-use crate::diagnostic::{self, FileDiagnostics, rules};
+use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
 use crate::{emit, plan, spec};
 
 pub const EXIT_OK: u8 = 0;
@@ -42,6 +42,8 @@ enum Command {
         /// Spec files to check.
         #[arg(default_value = "bentoray.toml")]
         specs: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Check a spec, then write serve.yaml and the Python entrypoint.
     Build {
@@ -55,6 +57,8 @@ enum Command {
         /// exactly what the spec builds (for CI).
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Print the JSON Schema (draft-07) of bentoray.toml.
     Schema,
@@ -65,6 +69,17 @@ enum Command {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
+}
+
+/// How `check` and `build` report diagnostics.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct ReportArgs {
+    /// Exit 1 on warnings too, not only on errors.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Print errors only: no warnings, notes or progress lines.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +96,10 @@ enum Format {
     /// JSON on stdout: the diagnostics array (`check`, `build`), the rules
     /// (`rules`, `explain`).
     Json,
+    /// SARIF 2.1.0 on stdout, for GitHub code scanning (`check`, `build`).
+    Sarif,
+    /// GitHub Actions `::error file=…` annotations on stdout (`check`, `build`).
+    Github,
 }
 
 /// Entry point used by `main`; never panics outward.
@@ -118,22 +137,23 @@ fn run(cli: &Cli) -> u8 {
         }
     };
     match &cli.command {
-        Command::Check { specs } => {
+        Command::Check { specs, report } => {
             let mut worst = EXIT_OK;
             let mut reports = Vec::new();
             for path in specs {
                 let out = check::check_file(path, &display(path));
-                worst = worst.max(exit_code(&out.report));
+                worst = worst.max(exit_code(&out.report, report.deny_warnings));
                 reports.push(out.report);
             }
-            report(&reports, cli.format, color, true);
+            render(&reports, cli.format, color, *report, true);
             worst
         }
         Command::Build {
             spec,
             output,
             check,
-        } => build(spec, output, *check, cli.format, color),
+            report,
+        } => build(spec, output, *check, cli.format, color, *report),
         Command::Schema => {
             let schema = spec::types::json_schema();
             println!(
@@ -141,6 +161,12 @@ fn run(cli: &Cli) -> u8 {
                 serde_json::to_string_pretty(&schema).expect("schema serializes")
             );
             EXIT_OK
+        }
+        Command::Rules | Command::Explain { .. }
+            if matches!(cli.format, Format::Sarif | Format::Github) =>
+        {
+            eprintln!("bentoray: --format sarif and github apply to `check` and `build` only");
+            EXIT_FAILURE
         }
         Command::Rules if cli.format == Format::Json => {
             let all: Vec<serde_json::Value> = rules::RULES.iter().map(|r| rule_json(r)).collect();
@@ -189,7 +215,14 @@ fn run(cli: &Cli) -> u8 {
     }
 }
 
-fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, color: bool) -> u8 {
+fn build(
+    spec_path: &Path,
+    output: &Path,
+    check_only: bool,
+    format: Format,
+    color: bool,
+    args: ReportArgs,
+) -> u8 {
     let name = display(spec_path);
     let CheckOutput {
         report: mut diags,
@@ -199,8 +232,8 @@ fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, colo
         diags.diagnostics.push(blocker);
         checked = None;
     }
-    let code = exit_code(&diags);
-    report(std::slice::from_ref(&diags), format, color, false);
+    let code = exit_code(&diags, args.deny_warnings);
+    render(std::slice::from_ref(&diags), format, color, args, false);
     let Some(checked) = checked else {
         eprintln!("bentoray: nothing written to {}", output.display());
         return code.max(EXIT_SPEC_ERRORS);
@@ -213,18 +246,25 @@ fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, colo
         eprintln!("bentoray: {e}; nothing written");
         return EXIT_FAILURE;
     }
+    if code != EXIT_OK {
+        // `--deny-warnings` with warnings: fail before writing anything.
+        eprintln!(
+            "bentoray: nothing written to {} (--deny-warnings)",
+            output.display()
+        );
+        return code;
+    }
     if check_only {
-        return check_output(output, &files, format);
+        return check_output(output, &files, format, args);
     }
     match emit::write::write_atomically(output, &files) {
         Ok(_) => {
             for f in &files {
-                let line = format!("wrote {}", display(&output.join(&f.name)));
-                // With `--format json`, stdout is the JSON array alone.
-                match format {
-                    Format::Human => println!("{line}"),
-                    Format::Json => eprintln!("{line}"),
-                }
+                progress(
+                    format,
+                    args,
+                    &format!("wrote {}", display(&output.join(&f.name))),
+                );
             }
             EXIT_OK
         }
@@ -236,15 +276,10 @@ fn build(spec_path: &Path, output: &Path, check_only: bool, format: Format, colo
 }
 
 /// `build --check`: whether the output directory is what the spec builds.
-fn check_output(output: &Path, files: &[emit::OutputFile], format: Format) -> u8 {
+fn check_output(output: &Path, files: &[emit::OutputFile], format: Format, args: ReportArgs) -> u8 {
     let stale = emit::write::stale_files(output, files);
     if stale.is_empty() {
-        let line = format!("{} is up to date", display(output));
-        // With `--format json`, stdout is the JSON array alone.
-        match format {
-            Format::Human => println!("{line}"),
-            Format::Json => eprintln!("{line}"),
-        }
+        progress(format, args, &format!("{} is up to date", display(output)));
         return EXIT_OK;
     }
     for s in &stale {
@@ -257,34 +292,71 @@ fn check_output(output: &Path, files: &[emit::OutputFile], format: Format) -> u8
     EXIT_SPEC_ERRORS
 }
 
-fn exit_code(report: &FileDiagnostics) -> u8 {
+/// A line about progress (`wrote …`): stdout for people, stderr with a
+/// machine format (whose stdout is the report alone), nothing with `--quiet`.
+fn progress(format: Format, args: ReportArgs, line: &str) {
+    match (args.quiet, format) {
+        (true, _) => {}
+        (false, Format::Human) => println!("{line}"),
+        (false, _) => eprintln!("{line}"),
+    }
+}
+
+fn exit_code(report: &FileDiagnostics, deny_warnings: bool) -> u8 {
     if report
         .diagnostics
         .iter()
         .any(|d| d.rule.code == rules::UNREADABLE_SPEC.code)
     {
         EXIT_FAILURE
-    } else if report.has_errors() {
+    } else if report.has_errors() || (deny_warnings && report.count(Severity::Warning) > 0) {
         EXIT_SPEC_ERRORS
     } else {
         EXIT_OK
     }
 }
 
-fn report(reports: &[FileDiagnostics], format: Format, color: bool, summarize_clean: bool) {
+fn render(
+    reports: &[FileDiagnostics],
+    format: Format,
+    color: bool,
+    args: ReportArgs,
+    summarize_clean: bool,
+) {
+    let errors_only: Vec<FileDiagnostics>;
+    let shown = if args.quiet {
+        errors_only = reports
+            .iter()
+            .map(|r| FileDiagnostics {
+                file: r.file.clone(),
+                diagnostics: r
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        &errors_only
+    } else {
+        reports
+    };
     match format {
-        Format::Json => print!("{}", diagnostic::render_json(reports)),
+        Format::Json => print!("{}", diagnostic::render_json(shown)),
+        Format::Sarif => print!("{}", diagnostic::render::sarif::render_sarif(shown)),
+        Format::Github => print!("{}", diagnostic::render::github::render_github(shown)),
         Format::Human => {
             let mut err = std::io::stderr().lock();
-            for r in reports {
+            for (r, all) in shown.iter().zip(reports) {
                 if r.diagnostics.is_empty() {
-                    if summarize_clean {
+                    if summarize_clean && !args.quiet {
                         let _ = writeln!(err, "{}: ok", r.file.name);
                     }
                     continue;
                 }
                 let _ = write!(err, "{}", diagnostic::render_human(r, color));
-                let _ = writeln!(err, "{}", diagnostic::summary_line(r));
+                // The counts of everything found, shown or not.
+                let _ = writeln!(err, "{}", diagnostic::summary_line(all));
             }
         }
     }

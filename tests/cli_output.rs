@@ -127,3 +127,86 @@ fn backslashes_in_unix_file_names_are_kept() {
     assert!(stderr.contains("we\\ird.toml:1:9"), "{stderr}");
     assert!(!stderr.contains("we/ird"), "{stderr}");
 }
+
+fn sarif_validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"))
+        .expect("SARIF schema fixture");
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft4::new(&schema).expect("the SARIF schema compiles")
+}
+
+/// `check --format sarif` on a spec with three errors (and a note) is a
+/// SARIF 2.1.0 log that the official schema accepts, with one result per
+/// diagnostic at its line, rule metadata with help, and the did-you-mean
+/// names as fixes.
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let out = bentoray(
+        &["check", "--format", "sarif"],
+        &root().join("tests/cases/three_mistakes"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let validator = sarif_validator();
+    let problems: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "invalid SARIF: {problems:#?}");
+
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    let errors: Vec<(&str, u64)> = results
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .map(|r| {
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            (
+                r["ruleId"].as_str().unwrap(),
+                region["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors, [("BR101", 6), ("BR102", 8), ("BR103", 11)]);
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in results {
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+        assert!(rule["help"]["text"].as_str().unwrap().len() > 20);
+    }
+    let fix = &results[2]["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert_eq!(fix["insertedContent"]["text"], "iris_clf");
+    assert_eq!(fix["deletedRegion"]["startLine"], 8);
+    assert_eq!(fix["deletedRegion"]["startColumn"], 10);
+    assert_eq!(fix["deletedRegion"]["endColumn"], 19);
+
+    // The validator really checks: a log without `version` is rejected.
+    let mut broken = log.clone();
+    broken.as_object_mut().unwrap().remove("version");
+    assert!(!validator.is_valid(&broken));
+}
+
+/// A spec without errors is a valid SARIF log whose results are its
+/// warnings and notes.
+#[test]
+fn sarif_of_a_spec_without_errors_is_valid() {
+    let out = bentoray(
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "examples/two_runners/bentoray.toml",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(sarif_validator().is_valid(&log));
+    let levels: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels, ["note", "warning"]);
+}

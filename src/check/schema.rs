@@ -419,7 +419,13 @@ fn unknown_key(
             .max_by_key(|k| k.len())
             .map(String::as_str);
     }
-    // The label carries the suggestion; the help lists every valid name.
+    // The label carries the suggestion, and the JSON/SARIF fix its edit;
+    // the help lists every valid name.
+    let key_span = span.clone();
+    let did_you_mean = |d: Diagnostic| match suggestion {
+        Some(best) => d.suggest(key_span.clone(), crate::spec::toml_key(best)),
+        None => d,
+    };
     let list = |noun: &str, owner: String| -> String {
         match known.len() {
             0 => format!("{owner} no {noun}"),
@@ -437,21 +443,21 @@ fn unknown_key(
     );
     let services = bento.is_some_and(|b| b.kind == crate::bento::BentoKind::Services);
     match segs.as_slice() {
-        ["services"] | ["batching"] if services => Diagnostic::new(&rules::UNKNOWN_SERVICE, format!("unknown service `{key}`"))
+        ["services"] | ["batching"] if services => did_you_mean(Diagnostic::new(&rules::UNKNOWN_SERVICE, format!("unknown service `{key}`"))
             .at(span)
             .label(match suggestion {
                 Some(best) => format!("not a service of the bento; did you mean `{best}`?"),
                 None => "not a service of the bento".to_string(),
             })
-            .help(list("services", format!("{bento_name} has"))),
+            .help(list("services", format!("{bento_name} has")))),
         ["batching", service] if services => {
-            Diagnostic::new(&rules::UNKNOWN_API, format!("service `{service}` has no API `{key}`"))
+            did_you_mean(Diagnostic::new(&rules::UNKNOWN_API, format!("service `{service}` has no API `{key}`"))
                 .at(span)
                 .label(match suggestion {
                     Some(best) => format!("unknown API; did you mean `{best}`?"),
                     None => "unknown API".to_string(),
                 })
-                .help(list("APIs", format!("service `{service}` has")))
+                .help(list("APIs", format!("service `{service}` has"))))
         }
         ["services", _] if key == "name" => Diagnostic::new(
             &rules::DEPLOYMENT_NAME,
@@ -460,21 +466,21 @@ fn unknown_key(
         .at(span)
         .label("bentoray names this deployment")
         .help("remove `name`: each service's deployment is named after the service, which is how services find each other"),
-        ["runners"] | ["batching"] => Diagnostic::new(&rules::UNKNOWN_RUNNER, format!("unknown runner `{key}`"))
+        ["runners"] | ["batching"] => did_you_mean(Diagnostic::new(&rules::UNKNOWN_RUNNER, format!("unknown runner `{key}`"))
             .at(span)
             .label(match suggestion {
                 Some(best) => format!("not a runner of the bento; did you mean `{best}`?"),
                 None => "not a runner of the bento".to_string(),
             })
-            .help(list("runners", format!("{bento_name} has"))),
+            .help(list("runners", format!("{bento_name} has")))),
         ["batching", runner] => {
-            Diagnostic::new(&rules::UNKNOWN_METHOD, format!("runner `{runner}` has no method `{key}`"))
+            did_you_mean(Diagnostic::new(&rules::UNKNOWN_METHOD, format!("runner `{runner}` has no method `{key}`"))
                 .at(span)
                 .label(match suggestion {
                     Some(best) => format!("unknown method; did you mean `{best}`?"),
                     None => "unknown method".to_string(),
                 })
-                .help(list("methods", format!("runner `{runner}` has")))
+                .help(list("methods", format!("runner `{runner}` has"))))
         }
         ["service"] | ["runners", _] if key == "name" => Diagnostic::new(
             &rules::DEPLOYMENT_NAME,
@@ -529,10 +535,10 @@ fn unknown_key(
             "Ray ignores it (logging only \"runtime_env field {key} is not recognized by Ray and will be ignored\") unless the cluster installs a runtime_env plugin named `{key}`; runtime_env fields are: {}",
             known.join(", ")
         )),
-        [.., "runtime_env"] => Diagnostic::new(
+        [.., "runtime_env"] => did_you_mean(Diagnostic::new(
             &rules::UNKNOWN_KEY,
             format!("unknown key `{key}` in [{}]", dotted(path)),
-        )
+        ))
         .at(span)
         .label(format!(
             "unknown key; did you mean `{}`?",
@@ -542,7 +548,7 @@ fn unknown_key(
             "Ray would keep `{key}` as a plugin field and ignore it, so the environment would lack it; runtime_env fields are: {}",
             known.join(", ")
         )),
-        _ => Diagnostic::new(
+        _ => did_you_mean(Diagnostic::new(
             &rules::UNKNOWN_KEY,
             format!("unknown key `{key}` in {}", describe_table(path)),
         )
@@ -551,7 +557,7 @@ fn unknown_key(
             Some(best) => format!("unknown key; did you mean `{best}`?"),
             None => "unknown key".to_string(),
         })
-        .help(list("keys", "valid".to_string()).replacen("valid keys", "valid keys are", 1)),
+        .help(list("keys", "valid".to_string()).replacen("valid keys", "valid keys are", 1))),
     }
 }
 
