@@ -8,6 +8,7 @@ mod python_modules;
 mod runtime_env;
 mod schema;
 mod semantic;
+mod table_trap;
 mod versions;
 
 use std::path::Path;
@@ -144,6 +145,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         bento.as_ref(),
         target_hint,
     ));
+    table_trap::explain(&root, &file.text, &schema, &mut diags);
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
 
     let has_errors = diags.iter().any(Diagnostic::is_error);

@@ -210,3 +210,81 @@ fn sarif_of_a_spec_without_errors_is_valid() {
         .collect();
     assert_eq!(levels, ["note", "warning"]);
 }
+
+/// Applies every edit of every suggestion in `--format json` output to
+/// `text` (edits of different suggestions must not overlap).
+fn apply_suggestions(text: &str, diagnostics: &serde_json::Value) -> String {
+    let mut edits: Vec<(usize, usize, String)> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["suggestions"].as_array().unwrap().iter())
+        .flat_map(|s| s["edits"].as_array().unwrap().iter())
+        .map(|e| {
+            (
+                e["byte_start"].as_u64().unwrap() as usize,
+                e["byte_end"].as_u64().unwrap() as usize,
+                e["replacement"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|e| (e.0, e.1));
+    for pair in edits.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "overlapping edits: {pair:?}");
+    }
+    let mut out = text.to_string();
+    for (start, end, replacement) in edits.into_iter().rev() {
+        out.replace_range(start..end, &replacement);
+    }
+    out
+}
+
+/// TOML's trap, fixed by machine: applying the JSON suggestions moves every
+/// top-level key that went astray to the top, and the spec then checks.
+/// Likewise a did-you-mean runner name.
+#[test]
+fn json_suggestions_fix_the_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = root().join("examples/bentoml");
+    let spec = tmp.path().join("bentoray.toml");
+    let text = format!(
+        "bento = \"iris_classifier:latest\"\n\n[ray]\nversion = \"2.60\"\nbentoml_home = {store:?}\n\n\
+         [runners.iris_clff]\nnum_replicas = 2\nenable_batching = true\n\n\
+         [batching.iris_clf.predict]\nmax_batch_size = 8\nentrypoint = \"native\""
+    );
+    std::fs::write(&spec, &text).unwrap();
+    let out = bentoray(&["check", "--format", "json", "bentoray.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let diagnostics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "BR350").count(),
+        3,
+        "{codes:?}"
+    );
+    // Once `bentoml_home` is back at the top, the bento loads and the
+    // misspelled runner gets its did-you-mean: a second round.
+    let mut fixed = text.clone();
+    let mut diagnostics = diagnostics;
+    for _ in 0..2 {
+        fixed = apply_suggestions(&fixed, &diagnostics);
+        std::fs::write(&spec, &fixed).unwrap();
+        let out = bentoray(&["check", "--format", "json", "bentoray.toml"], tmp.path());
+        diagnostics = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    let out = bentoray(&["check", "--format", "json", "bentoray.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{fixed}\n{diagnostics:#}");
+    assert!(
+        fixed.starts_with("bento = \"iris_classifier:latest\"\n\nbentoml_home"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("[runners.iris_clf]\nnum_replicas = 2\n\n"),
+        "{fixed}"
+    );
+}

@@ -503,16 +503,22 @@ fn unknown_key(
                 "write the options as TOML tables instead of BentoML's dictionary, e.g.\n{example}"
             ))
         }
-        _ if key == "enable_batching" && !path.is_empty() => Diagnostic::new(
+        // A top-level key in a table; when it is written under a table
+        // header (TOML's trap), `table_trap` explains that instead.
+        _ if !path.is_empty() && schema.get("properties").and_then(|p| p.get(key)).is_some() => Diagnostic::new(
             &rules::WRONG_LEVEL,
             format!(
-                "`enable_batching` does not belong in {}; it belongs at the top level",
+                "`{key}` does not belong in {}; it belongs at the top level",
                 describe_table(path)
             ),
         )
         .at(span)
         .label("move to the top level")
-        .help("write `enable_batching = true` before the first table of the spec (it switches batching on for the whole bento, as `bentoml.ray.deployment(enable_batching=True)`)"),
+        .help(if key == "enable_batching" {
+            "write `enable_batching = true` before the first table of the spec (it switches batching on for the whole bento, as `bentoml.ray.deployment(enable_batching=True)`)".to_string()
+        } else {
+            format!("write `{key} = …` before the first table of the spec")
+        }),
         _ if home_of(key, path).is_some() => {
             let home = home_of(key, path).unwrap_or_default();
             Diagnostic::new(

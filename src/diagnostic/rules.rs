@@ -202,6 +202,9 @@ rules! {
     WRONG_BENTO_KIND = "BR342" "wrong-bento-kind" Error "wrong_bento_kind"
         summary "A key or table that does not apply to this kind of bento (runners versus services)."
         doc "A legacy (runner-based) bento is configured with `[service]` (its API server), `[runners.<runner>]`, `[batching.<runner>.<method>]` and `enable_batching`. A new-style (`@bentoml.service`) bento is configured with `[services.<Service>]` and `[batching.<Service>.<api>]`; its APIs are batched as their author declared (as `bentoml serve` does), so `enable_batching` does not apply, and `entrypoint = \"bentoml\"` cannot serve it. The diagnostic says which tables apply.";
+    TOP_LEVEL_KEY_IN_TABLE = "BR350" "top-level-key-in-table" Error "top_level_key_in_table"
+        summary "A top-level key is written after a table header, so TOML puts it into that table."
+        doc "In TOML a table runs until the next header: `[ray]` followed by `enable_batching = true` is `ray.enable_batching`, not the top-level `enable_batching`. This applies to every top-level key (`bento`, `bentoml_home`, `enable_batching`, `entrypoint`, `bento_serialization`, …) in any table; a `bento` caught this way also leaves the spec without its required `bento`. Move the line above the first table header. The JSON and SARIF output carry the move as a fix.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
