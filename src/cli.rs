@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, CheckOutput};
 use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
-use crate::{emit, plan, spec};
+use crate::{bento, emit, plan, spec};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_SPEC_ERRORS: u8 = 1;
@@ -59,6 +59,29 @@ enum Command {
         check: bool,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Write a commented starter bentoray.toml for a bento: every deployment
+    /// as a table, the defaults bentoray uses as comments, a commented
+    /// batching table per batchable method.
+    Init {
+        /// The bento: a tag in the store (`iris_classifier:latest`) or the path
+        /// of a bento directory or `.bento` archive. Default: the current
+        /// directory, when it is a bento.
+        #[arg(long, value_name = "TAG|PATH")]
+        bento: Option<String>,
+        /// BentoML store to look tags up in (written into the spec as
+        /// `bentoml_home`). Default: $BENTOML_HOME, else ~/bentoml.
+        #[arg(long, value_name = "DIR")]
+        bentoml_home: Option<PathBuf>,
+        /// The spec to write.
+        #[arg(short, long, value_name = "FILE", default_value = "bentoray.toml")]
+        output: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// What the `#:schema` line points editors at.
+        #[arg(long, value_name = "PATH|URL", default_value = "bentoray.schema.json")]
+        schema: String,
     },
     /// Print the JSON Schema (draft-07) of bentoray.toml.
     Schema,
@@ -154,6 +177,19 @@ fn run(cli: &Cli) -> u8 {
             check,
             report,
         } => build(spec, output, *check, cli.format, color, *report),
+        Command::Init {
+            bento,
+            bentoml_home,
+            output,
+            force,
+            schema,
+        } => init(
+            bento.as_deref(),
+            bentoml_home.as_deref(),
+            output,
+            *force,
+            schema,
+        ),
         Command::Schema => {
             let schema = spec::types::json_schema();
             println!(
@@ -273,6 +309,168 @@ fn build(
             EXIT_FAILURE
         }
     }
+}
+
+/// `init`: loads the bento (paths relative to the working directory),
+/// renders the starter spec with paths relative to the spec's directory,
+/// checks it as `bentoray check` would, and writes it atomically.
+fn init(
+    bento_arg: Option<&str>,
+    bentoml_home: Option<&Path>,
+    output: &Path,
+    force: bool,
+    schema: &str,
+) -> u8 {
+    let cwd = Path::new(".");
+    let value = match bento_arg {
+        Some(v) => v.to_string(),
+        None if cwd.join("bento.yaml").is_file() => ".".to_string(),
+        None => {
+            eprintln!(
+                "bentoray: name the bento with --bento TAG|PATH (or run `bentoray init` inside a bento directory)"
+            );
+            return EXIT_FAILURE;
+        }
+    };
+    if !force && std::fs::symlink_metadata(output).is_ok() {
+        eprintln!(
+            "bentoray: {} exists; pass --force to replace it",
+            display(output)
+        );
+        return EXIT_FAILURE;
+    }
+    let home_text = bentoml_home.map(|h| h.to_string_lossy().into_owned());
+    let store = bento::store_root(cwd, home_text.as_deref());
+    let loaded = bento::load(&value, cwd, &store);
+    let mut failed = loaded.bento.is_none();
+    for problem in &loaded.problems {
+        failed |= problem.rule.severity == Severity::Error;
+        eprintln!(
+            "bentoray: {} {}: {}",
+            problem.rule.severity.as_str(),
+            problem.rule.code,
+            problem.message
+        );
+        if let Some(help) = &problem.help {
+            eprintln!("  help: {help}");
+        }
+    }
+    let Some(bento) = loaded.bento.filter(|_| !failed) else {
+        eprintln!("bentoray: nothing written to {}", display(output));
+        return EXIT_SPEC_ERRORS;
+    };
+    let spec_dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => cwd,
+    };
+    if !spec_dir.is_dir() {
+        eprintln!(
+            "bentoray: {} is not a directory; nothing written",
+            display(spec_dir)
+        );
+        return EXIT_FAILURE;
+    }
+    // Relative paths are rebased onto the spec's directory (which spec
+    // paths are relative to); absolute ones stay as given.
+    let relative = |path: &Path| {
+        if path.is_absolute() {
+            path.to_str().map(str::to_string)
+        } else {
+            relative_path(path, spec_dir)
+        }
+    };
+    let bento_value = if bento::looks_like_path(&value) || value.ends_with(".bento") {
+        match relative(Path::new(&value)) {
+            Some(p) => p,
+            None => return not_utf8(&value),
+        }
+    } else {
+        value.clone()
+    };
+    let home_value = match bentoml_home.map(relative) {
+        Some(Some(p)) => Some(p),
+        Some(None) => return not_utf8(&home_text.unwrap_or_default()),
+        None => None,
+    };
+    let text = crate::init::render(
+        &bento,
+        &crate::init::InitOptions {
+            bento: bento_value,
+            bentoml_home: home_value,
+            schema: schema.to_string(),
+        },
+    );
+    // What `bentoray check` will say about it, before it is written.
+    let name = display(output);
+    let checked = check::check_source(
+        diagnostic::SourceFile::new(name.clone(), text.as_str()),
+        spec_dir,
+    );
+    if checked.report.has_errors() {
+        eprint!("{}", diagnostic::render_human(&checked.report, false));
+        eprintln!("bentoray: internal error: the starter spec does not check; nothing written");
+        return EXIT_FAILURE;
+    }
+    match emit::write::write_file(output, &text, force) {
+        Ok(true) => {
+            println!("wrote {name}");
+            EXIT_OK
+        }
+        Ok(false) => {
+            eprintln!("bentoray: {name} exists; pass --force to replace it");
+            EXIT_FAILURE
+        }
+        Err(e) => {
+            eprintln!("bentoray: {e}; nothing written");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn not_utf8(path: &str) -> u8 {
+    eprintln!("bentoray: {path} is not a UTF-8 path, which a spec cannot name");
+    EXIT_FAILURE
+}
+
+/// `path` (relative to the working directory, or absolute) as a path
+/// relative to `base` with `/` separators, starting with `./` or `../` so
+/// that bentoray reads it as a path, not a tag. Lexical: symlinks are not
+/// resolved, as bentoray resolves spec paths by joining them. `None` when
+/// it is not UTF-8.
+fn relative_path(path: &Path, base: &Path) -> Option<String> {
+    use std::path::Component;
+    fn normal(path: &Path) -> Vec<std::ffi::OsString> {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut parts: Vec<std::ffi::OsString> = Vec::new();
+        for c in absolute.components() {
+            match c {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(p) => parts.push(p.to_os_string()),
+                Component::RootDir | Component::Prefix(_) => {
+                    parts.push(c.as_os_str().to_os_string())
+                }
+                Component::CurDir => {}
+            }
+        }
+        parts
+    }
+    let (target, base) = (normal(path), normal(base));
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        // Different roots (Windows drives): keep the absolute path.
+        return path.to_str().map(|p| p.replace('\\', "/"));
+    }
+    let mut parts: Vec<&str> = vec![".."; base.len() - common];
+    for part in &target[common..] {
+        parts.push(part.to_str()?);
+    }
+    Some(match parts.first() {
+        None => ".".to_string(),
+        Some(&"..") => parts.join("/"),
+        Some(_) => format!("./{}", parts.join("/")),
+    })
 }
 
 /// `build --check`: whether the output directory is what the spec builds.

@@ -3,7 +3,7 @@
 //!
 //! The compiler is a one-way pipeline; each module depends only on the ones
 //! listed before it (see ARCHITECTURE.md):
-//! `diagnostic` → `spec` → `bento` → `check` → `plan` → `emit` → `cli`;
+//! `diagnostic` → `spec` → `bento` → `check` → `plan` → `emit` → `init` → `cli`;
 //! `input` (reading input files) is a leaf that any stage may use.
 
 pub mod bento;
@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;
+pub mod init;
 pub mod input;
 pub mod plan;
 pub mod spec;

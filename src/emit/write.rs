@@ -297,6 +297,40 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+/// Writes one file atomically (a synced temporary file in the same
+/// directory, renamed into place). Without `replace`, an existing `path` is
+/// never replaced, even one created while this runs (the rename refuses to
+/// overwrite); returns `Ok(false)` then.
+pub fn write_file(path: &Path, contents: &str, replace: bool) -> Result<bool, WriteError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(WriteError::TargetIsADirectory(path.to_path_buf()));
+    }
+    if !replace && fs::symlink_metadata(path).is_ok() {
+        return Ok(false);
+    }
+    let mut temp = temporary(dir)?;
+    temp.write_all(contents.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(io_error(format!("write {}", temp.path().display())))?;
+    let persisted = if replace {
+        temp.persist(path).map(|_| ())
+    } else {
+        temp.persist_noclobber(path).map(|_| ())
+    };
+    match persisted {
+        Ok(()) => Ok(true),
+        Err(e) if !replace && e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(WriteError::Io {
+            doing: format!("write {}", path.display()),
+            error: e.error,
+        }),
+    }
+}
+
 fn temp_builder() -> tempfile::Builder<'static, 'static> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);

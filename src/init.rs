@@ -1,0 +1,275 @@
+//! `bentoray init`: a commented starter spec for a bento, generated from the
+//! bento model (`bento::Bento`) and the option declarations (`ray_options!`
+//! in `spec::types`, with their defaults for the default Ray target).
+//!
+//! The spec is a list of [`StarterTable`]s: the cluster and application
+//! tables, one deployment table per deployment of the bento (the API
+//! server, then each runner), and a commented batching table per batchable
+//! method. A new kind of bento (new-style services) adds its deployments
+//! in [`deployment_tables`]; rendering does not change.
+//!
+//! Invariant: the text is a pure function of its inputs, and every name from
+//! the bento lands as an escaped TOML key or string, in comments too.
+
+use serde_json::Value;
+
+use crate::bento::Bento;
+use crate::plan::DEFAULT_IMPORT_PATH;
+use crate::spec::ray::{NEWEST_RAY, RayOption, RayVersion};
+use crate::spec::types::{
+    ApplicationSection, BatchOptions, DeploymentOptions, HttpOptions, LoggingConfig,
+    RayActorOptions, RaySection,
+};
+use crate::spec::{toml_key, toml_string};
+
+/// What the starter spec says about where things are.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The `bento` value: the tag as given, or the bento's path relative to
+    /// the spec's directory.
+    pub bento: String,
+    /// The `bentoml_home` value (relative to the spec's directory), if any.
+    pub bentoml_home: Option<String>,
+    /// The `#:schema` location.
+    pub schema: String,
+}
+
+/// One table of the starter spec.
+struct StarterTable {
+    /// Comment lines above the header.
+    about: Vec<String>,
+    /// `[service]`, `[runners.iris_clf]`, …
+    header: String,
+    /// Whether the table itself is commented out (batching tables, which
+    /// only apply with `enable_batching = true`).
+    commented: bool,
+    /// `key = value` lines (TOML), shown as comments: the defaults.
+    defaults: Vec<String>,
+}
+
+/// The Ray release whose defaults the starter shows: bentoray's default target.
+pub const TARGET: RayVersion = NEWEST_RAY;
+
+/// Options shown with their default only together with another option
+/// (BR316): left out of the starter, as they mean nothing alone.
+const NOT_ALONE: &[&str] = &["placement_group_strategy"];
+
+/// The starter `bentoray.toml` for `bento`.
+pub fn render(bento: &Bento, options: &InitOptions) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("#:schema {}\n", options.schema));
+    out.push_str(&format!(
+        "# bentoray spec for bento {} (BentoML {}), written by `bentoray init`.\n",
+        shown(&bento.tag()),
+        plain(&bento.bentoml_version)
+    ));
+    out.push_str(&format!(
+        "# Commented values are the defaults bentoray uses with Ray {TARGET}, its default target;\n\
+         # uncomment a line to change it. `bentoray check` checks the spec, `bentoray build` compiles it.\n"
+    ));
+    out.push_str("# The schema named above: `bentoray schema > bentoray.schema.json`.\n\n");
+    // Top-level keys first: below a table header they would belong to it.
+    out.push_str(&format!("bento = {}\n", toml_string(&options.bento)));
+    match &options.bentoml_home {
+        Some(home) => out.push_str(&format!("bentoml_home = {}\n", toml_string(home))),
+        None => out
+            .push_str("# bentoml_home = \"<store>\"   # default: $BENTOML_HOME, else ~/bentoml\n"),
+    }
+    for line in top_level_defaults() {
+        out.push_str(&format!("# {line}\n"));
+    }
+
+    let mut tables = vec![ray_table(), application_table(bento)];
+    tables.extend(deployment_tables(bento));
+    for table in &tables {
+        out.push('\n');
+        for line in &table.about {
+            out.push_str(&format!("# {line}\n"));
+        }
+        let prefix = if table.commented { "# " } else { "" };
+        out.push_str(&format!("{prefix}{}\n", table.header));
+        for line in &table.defaults {
+            out.push_str(&format!("# {line}\n"));
+        }
+    }
+    out
+}
+
+/// `key = default` for the top-level keys whose schema records a default.
+fn top_level_defaults() -> Vec<String> {
+    let schema = crate::spec::types::json_schema();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .filter_map(|(key, property)| {
+            let value = match property.get("default")? {
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => toml_string(s),
+                _ => return None,
+            };
+            Some(format!("{} = {value}", toml_key(key)))
+        })
+        .collect()
+}
+
+fn ray_table() -> StarterTable {
+    let mut defaults = vec![format!("version = {}", toml_string(&TARGET.to_string()))];
+    defaults.extend(default_lines(RaySection::OPTIONS));
+    defaults.push(inline("http_options", HttpOptions::OPTIONS));
+    defaults.push(inline("logging_config", LoggingConfig::OPTIONS));
+    StarterTable {
+        about: vec!["The target Ray release and Ray Serve's cluster-wide options.".into()],
+        header: "[ray]".into(),
+        commented: false,
+        defaults,
+    }
+}
+
+fn application_table(bento: &Bento) -> StarterTable {
+    // bentoray's own defaults (the plan's), then Ray's.
+    let mut defaults = vec![
+        format!("name = {}", toml_string(&bento.name)),
+        format!("import_path = {}", toml_string(DEFAULT_IMPORT_PATH)),
+    ];
+    defaults.extend(default_lines(ApplicationSection::OPTIONS));
+    StarterTable {
+        about: vec!["The Ray Serve application.".into()],
+        header: "[application]".into(),
+        commented: false,
+        defaults,
+    }
+}
+
+/// The deployments of the bento, each with its options' defaults, and the
+/// batching tables of its batchable methods.
+fn deployment_tables(bento: &Bento) -> Vec<StarterTable> {
+    let mut deployment_defaults = default_lines(DeploymentOptions::OPTIONS);
+    deployment_defaults.push(inline("ray_actor_options", RayActorOptions::OPTIONS));
+    let apis = if bento.apis.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = bento.apis.iter().map(|a| shown(a)).collect();
+        format!("; APIs: {}", names.join(", "))
+    };
+    let mut tables = vec![StarterTable {
+        about: vec![format!(
+            "The API server: Service {}, deployment {}{apis}.",
+            shown(&bento.service_name),
+            shown(&format!("bento-svc-{}", bento.service_name))
+        )],
+        header: "[service]".into(),
+        commented: false,
+        defaults: deployment_defaults.clone(),
+    }];
+    let mut batching = Vec::new();
+    for runner in &bento.runners {
+        let key = toml_key(&runner.name);
+        let methods = match &runner.methods {
+            Some(methods) if methods.is_empty() => "no methods".to_string(),
+            Some(methods) => {
+                let names: Vec<String> = methods
+                    .iter()
+                    .map(|m| {
+                        let batchable = if m.batchable { " (batchable)" } else { "" };
+                        format!("{}{batchable}", shown(&m.name))
+                    })
+                    .collect();
+                format!("methods: {}", names.join(", "))
+            }
+            None => format!(
+                "methods declared in Python, not in the bento's metadata: write [batching.{key}.<method>] tables yourself"
+            ),
+        };
+        tables.push(StarterTable {
+            about: vec![format!(
+                "Runner {} ({}), deployment {}; {methods}.",
+                shown(&runner.name),
+                shown(&runner.runnable_type),
+                shown(&format!("bento-runner-{}", runner.name))
+            )],
+            header: format!("[runners.{key}]"),
+            commented: false,
+            defaults: deployment_defaults.clone(),
+        });
+        for method in runner.methods.iter().flatten().filter(|m| m.batchable) {
+            batching.push(StarterTable {
+                about: vec![format!(
+                    "Batching of {} (batch_dim {} in, {} out); takes effect with `enable_batching = true`.",
+                    shown(&format!("{}.{}", runner.name, method.name)),
+                    method.batch_dim.0,
+                    method.batch_dim.1
+                )],
+                header: format!("[batching.{key}.{}]", toml_key(&method.name)),
+                commented: true,
+                defaults: default_lines(BatchOptions::OPTIONS),
+            });
+        }
+    }
+    tables.extend(batching);
+    tables
+}
+
+/// `key = default` for every option of a table that exists in [`TARGET`]
+/// and has a recorded default there.
+fn default_lines(options: &[RayOption]) -> Vec<String> {
+    defaults(options)
+        .into_iter()
+        .map(|(key, value)| format!("{key} = {value}"))
+        .collect()
+}
+
+/// A nested table's defaults as one inline table line.
+fn inline(key: &str, options: &[RayOption]) -> String {
+    let fields: Vec<String> = defaults(options)
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    format!("{key} = {{ {} }}", fields.join(", "))
+}
+
+fn defaults(options: &[RayOption]) -> Vec<(&'static str, String)> {
+    options
+        .iter()
+        .filter(|o| o.availability.exists_in(TARGET) && !NOT_ALONE.contains(&o.key))
+        .filter_map(|o| Some((o.key, toml_value(o.availability.default_in(TARGET)?))))
+        .collect()
+}
+
+/// A recorded default as a TOML value: recorded defaults are TOML literals
+/// (`1`, `0.01`, `true`, `""`) or bare words for string values (`EveryNode`).
+fn toml_value(default: &str) -> String {
+    let is_literal = format!("v = {default}")
+        .parse::<toml::Table>()
+        .is_ok_and(|t| {
+            t.get("v")
+                .is_some_and(|v| !v.is_float() || v.as_float().is_some_and(f64::is_finite))
+        });
+    if is_literal {
+        default.to_string()
+    } else {
+        toml_string(default)
+    }
+}
+
+/// A name from the bento for a comment, in backticks (see [`plain`]).
+fn shown(name: &str) -> String {
+    let text = plain(name);
+    if text.starts_with('"') {
+        text
+    } else {
+        format!("`{text}`")
+    }
+}
+
+/// Text from the bento for a comment: as is when it is printable ASCII,
+/// else as an escaped TOML string (no newline can end the comment early).
+fn plain(text: &str) -> String {
+    if text.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        text.to_string()
+    } else {
+        toml_string(text)
+    }
+}
