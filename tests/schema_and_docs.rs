@@ -299,3 +299,40 @@ fn check_jsonschema_validates_specs() {
         "check-jsonschema did not report both errors:\n{stdout}"
     );
 }
+
+/// The pre-commit hook installs the wheel of this very version (setup.py
+/// pins it), runs `bentoray check` on files named bentoray.toml, and the
+/// wheel is maturin's binary-only kind. `scripts/pre-commit-test.sh` runs
+/// the real tools.
+#[test]
+fn packaging_metadata_agrees() {
+    let setup = std::fs::read_to_string(root().join("setup.py")).unwrap();
+    let pinned = format!("BENTORAY_VERSION = \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(setup.contains(&pinned), "setup.py does not pin {pinned}");
+
+    let hooks: serde_json::Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap(),
+    )
+    .unwrap();
+    let hook = &hooks[0];
+    assert_eq!(hook["id"], "bentoray-check");
+    assert_eq!(hook["entry"], "bentoray check");
+    assert_eq!(hook["language"], "python");
+    assert_eq!(hook["files"], "(^|/)bentoray\\.toml$");
+
+    let pyproject: toml::Table =
+        std::fs::read_to_string(root().join("packaging/pypi/pyproject.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    assert_eq!(pyproject["project"]["name"].as_str(), Some("bentoray"));
+    let maturin = &pyproject["tool"]["maturin"];
+    assert_eq!(maturin["bindings"].as_str(), Some("bin"));
+    let manifest = root()
+        .join("packaging/pypi")
+        .join(maturin["manifest-path"].as_str().unwrap());
+    assert_eq!(
+        manifest.canonicalize().unwrap(),
+        root().join("Cargo.toml").canonicalize().unwrap()
+    );
+}
