@@ -19,7 +19,7 @@ struct Trapped<'a> {
     entry: &'a Entry,
     /// The header of the table it landed in, as written (`[ray]`).
     header: &'a str,
-    header_line: usize,
+    header_start: usize,
     /// The key's whole line(s), up to and including the newline.
     lines: Range<usize>,
 }
@@ -37,32 +37,32 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
     let first = first_table.span.start;
     let first_line_start = line_start(text, first);
     let first_header = &text[first_table.span.clone()];
-    // Line numbers by binary search, so many trapped keys cost O(N log N).
-    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
-    let line_of = |offset: usize| newlines.partition_point(|&n| n < offset) + 1;
-
     let mut trapped = Vec::new();
     for table in &headers {
         for entry in table.entries() {
-            let start = line_start(text, entry.key_span.start);
-            let first_on_line = text[start..entry.key_span.start].trim().is_empty();
             // A key the top level already has is not one that went astray
             // (and moving it would define it twice).
-            let astray = root_keys.contains_key(&entry.key) && root.get(&entry.key).is_none();
-            if first_on_line && astray {
+            if !root_keys.contains_key(&entry.key) || root.get(&entry.key).is_some() {
+                continue;
+            }
+            let start = line_start(text, entry.key_span.start);
+            if text[start..entry.key_span.start].trim().is_empty() {
                 trapped.push(Trapped {
                     entry,
                     header: &text[table.span.clone()],
-                    header_line: line_of(table.span.start),
+                    header_start: table.span.start,
                     lines: start..line_end(text, entry.value.span.end),
                 });
             }
         }
     }
-
     if trapped.is_empty() {
         return;
     }
+    // Line numbers by binary search, so many trapped keys cost O(N log N).
+    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    let line_of = |offset: usize| newlines.partition_point(|&n| n < offset) + 1;
+
     // Only keys the schema rejected there: a runner may well be named
     // `service`, and then `[runners.service]` is no trap.
     let rejections = [
@@ -95,7 +95,8 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
             &rules::TOP_LEVEL_KEY_IN_TABLE,
             format!(
                 "`{key}` is a top-level key, but it is written after the header {} (line {}), so TOML reads it as `{table}.{key}`",
-                t.header, t.header_line
+                t.header,
+                line_of(t.header_start)
             ),
         )
         .at(t.entry.key_span.clone())
@@ -118,7 +119,7 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
             ],
         );
         if key == "bento" && root.get("bento").is_none() {
-            moved_bento = Some((t.header, t.header_line, table));
+            moved_bento = Some((t.header, line_of(t.header_start), table));
         }
     }
 
@@ -167,4 +168,58 @@ fn line_end(text: &str, offset: usize) -> usize {
     text[offset..]
         .find('\n')
         .map_or(text.len(), |i| offset + i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::check_source;
+    use crate::diagnostic::{Diagnostic, SourceFile};
+
+    fn trapped(text: &str) -> Vec<Diagnostic> {
+        let out = check_source(SourceFile::new("t.toml", text), std::path::Path::new("."));
+        out.report
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule.code == "BR350")
+            .collect()
+    }
+
+    fn apply(text: &str, d: &Diagnostic) -> String {
+        let mut out = text.to_string();
+        for e in d.suggestions[0].edits.iter().rev() {
+            out.replace_range(e.span.clone(), &e.replacement);
+        }
+        out
+    }
+
+    #[test]
+    fn quoted_keys_and_multi_line_values_move_whole() {
+        let text = "bento = \"x\"\n\n[ray]\nversion = \"2.60\"\n\"bentoml_home\" = '''\nstore'''\n[service]\nnum_replicas = 1\n";
+        let found = trapped(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            apply(text, &found[0]),
+            "bento = \"x\"\n\n\"bentoml_home\" = '''\nstore'''\n[ray]\nversion = \"2.60\"\n[service]\nnum_replicas = 1\n"
+        );
+    }
+
+    #[test]
+    fn a_key_at_the_end_of_the_file_moves_with_a_newline() {
+        let text = "[ray]\nentrypoint = \"native\"";
+        let found = trapped(text);
+        assert_eq!(apply(text, &found[0]), "entrypoint = \"native\"\n[ray]\n");
+    }
+
+    #[test]
+    fn not_a_trap_inline_dotted_or_already_at_the_top() {
+        // In an inline table, after a dotted key, or present at the top
+        // level as well: no BR350 (other rules report them).
+        for text in [
+            "bento = \"x\"\n[service]\nray_actor_options = { entrypoint = \"native\" }\n",
+            "bento = \"x\"\n[service]\nray_actor_options.entrypoint = \"native\"\n",
+            "bento = \"x\"\n[ray]\nbento = \"y\"\n",
+        ] {
+            assert!(trapped(text).is_empty(), "{text}");
+        }
+    }
 }
