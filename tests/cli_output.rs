@@ -288,3 +288,33 @@ fn json_suggestions_fix_the_spec() {
         "{fixed}"
     );
 }
+
+/// Several specs make one SARIF run; a spec that cannot be read is a
+/// result located at the file alone. Still valid SARIF.
+#[test]
+fn sarif_of_several_specs_and_an_unreadable_one_is_valid() {
+    let out = bentoray(
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "tests/cases/three_mistakes/bentoray.toml",
+            "no such spec.toml",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(sarif_validator().is_valid(&log));
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let last = results.last().unwrap();
+    assert_eq!(last["ruleId"], "BR002");
+    assert_eq!(
+        last["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "no%20such%20spec.toml"
+    );
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "tests/cases/three_mistakes/bentoray.toml"
+    );
+}
