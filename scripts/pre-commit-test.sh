@@ -39,7 +39,10 @@ start=$SECONDS
 (cd packaging/pypi && "$tools/bin/maturin" build --release --locked --quiet --out "$work/wheels")
 wheel=$(ls "$work"/wheels/bentoray-*.whl)
 echo "built $(basename "$wheel") ($(du -h "$wheel" | cut -f1)) in $((SECONDS - start)) s"
-unzip -l "$wheel" | grep -q 'data/scripts/bentoray$' && pass "the wheel holds the bentoray binary" ||
+# (The listing is taken whole first: `grep -q` quitting early would make
+# unzip fail with SIGPIPE under pipefail.)
+listing=$(unzip -l "$wheel")
+grep -q 'data/scripts/bentoray$' <<<"$listing" && pass "the wheel holds the bentoray binary" ||
   fail "no bentoray binary in the wheel"
 
 echo "-- pip install into a fresh venv (no index) and run it"
