@@ -265,6 +265,8 @@ pub struct BentoProblem {
     /// The method or API the problem is about, if any: the problem only
     /// matters where that method's batching table is.
     pub method: Option<Box<str>>,
+    /// A `bento` value that fixes it (the did-you-mean tag), if any.
+    pub replacement: Option<Box<str>>,
 }
 
 impl BentoProblem {
@@ -275,6 +277,7 @@ impl BentoProblem {
             help: None,
             unit: None,
             method: None,
+            replacement: None,
         }
     }
 
@@ -567,10 +570,20 @@ fn resolve_tag(tag: &Tag, store: &StoreRoot) -> Result<PathBuf, BentoProblem> {
             (true, _) => problem.help(
                 "the store has no bentos; run `bentoml build`, import a .bento with `bentoml import`, or set `bentoml_home`",
             ),
-            (false, Some(best)) => problem.help(format!(
-                "did you mean `{best}`? bentos in the store: {}",
-                names.join(", ")
-            )),
+            (false, Some(best)) => {
+                let mut fixed = problem.help(format!(
+                    "did you mean `{best}`? bentos in the store: {}",
+                    names.join(", ")
+                ));
+                fixed.replacement = Some(
+                    match &tag.version {
+                        Some(version) => format!("{best}:{version}"),
+                        None => best.to_string(),
+                    }
+                    .into(),
+                );
+                fixed
+            }
             (false, None) => problem.help(format!("bentos in the store: {}", names.join(", "))),
         };
         return Err(problem);

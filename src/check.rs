@@ -297,5 +297,14 @@ fn place_bento_problem(problem: BentoProblem, root: &Node) -> Option<Diagnostic>
     if let Some(help) = problem.help {
         d = d.help(help);
     }
+    if let (Some(value), Some(node)) = (problem.replacement, root.get("bento")) {
+        d = d.suggest_edits(
+            format!("replace with `{value}`"),
+            vec![crate::diagnostic::Edit {
+                span: node.span.clone(),
+                replacement: crate::spec::toml_string(&value),
+            }],
+        );
+    }
     Some(d)
 }

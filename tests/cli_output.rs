@@ -318,3 +318,25 @@ fn sarif_of_several_specs_and_an_unreadable_one_is_valid() {
         "tests/cases/three_mistakes/bentoray.toml"
     );
 }
+
+/// A misspelled bento name gets its did-you-mean as a fix of the `bento`
+/// value (the version kept), and the fixed spec checks.
+#[test]
+fn json_suggestion_fixes_a_misspelled_bento() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = root().join("examples/bentoml");
+    let spec = tmp.path().join("bentoray.toml");
+    let text = format!("bento = 'iris_clasifier:latest'\nbentoml_home = {store:?}\n");
+    std::fs::write(&spec, &text).unwrap();
+    let out = bentoray(&["check", "--format", "json", "bentoray.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let diagnostics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixed = apply_suggestions(&text, &diagnostics);
+    assert!(
+        fixed.starts_with("bento = \"iris_classifier:latest\"\n"),
+        "{fixed}"
+    );
+    std::fs::write(&spec, &fixed).unwrap();
+    let out = bentoray(&["check", "bentoray.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(0));
+}

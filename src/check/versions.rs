@@ -175,20 +175,26 @@ pub fn check(root: &Node, target: RayVersion, diags: &mut Vec<Diagnostic>) {
                     Some(new) => format!("use `{new}` instead (same meaning)"),
                     None => format!("remove `{}`: Ray has no replacement", entry.key),
                 };
-                diags.push(
-                    Diagnostic::new(
-                        &rules::REMOVED_OPTION,
-                        format!(
-                            "{place} was removed after Ray {last}; Ray {target} would silently ignore it"
-                        ),
-                    )
-                    .at(entry.key_span.clone())
-                    .label(match a.replaced_by {
-                        Some(new) => format!("removed; use `{}`", new.trim_start_matches("[application] ")),
-                        None => "removed".to_string(),
-                    })
-                    .help(help),
-                );
+                let mut d = Diagnostic::new(
+                    &rules::REMOVED_OPTION,
+                    format!(
+                        "{place} was removed after Ray {last}; Ray {target} would silently ignore it"
+                    ),
+                )
+                .at(entry.key_span.clone())
+                .label(match a.replaced_by {
+                    Some(new) => format!("removed; use `{}`", new.trim_start_matches("[application] ")),
+                    None => "removed".to_string(),
+                })
+                .help(help);
+                // A rename in the same table is a fix (unless the new name is
+                // there too, which renaming would define twice).
+                if let Some(new) = a.replaced_by.filter(|n| !n.starts_with('['))
+                    && table.node.get(new).is_none()
+                {
+                    d = d.suggest(entry.key_span.clone(), new);
+                }
+                diags.push(d);
             }
         }
     }
