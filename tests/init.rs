@@ -308,3 +308,45 @@ fn init_in_the_example_store() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The starter is what editors accept too: taplo (Even Better TOML's
+/// engine) validates it with the committed schema its `#:schema` line
+/// names, both as written and with every batching table uncommented.
+#[test]
+fn taplo_accepts_the_starter_with_its_schema_line() {
+    let Some(taplo) = common::python_tool(
+        "taplo",
+        "BENTORAY_TAPLO",
+        "taplo_accepts_the_starter_with_its_schema_line",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bentoray.toml");
+    let schema = root().join("schema/bentoray.schema.json");
+    let (code, stderr) = init(
+        Some("examples/bentoml"),
+        "iris_classifier:latest",
+        &out,
+        &["--schema", schema.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let with_batching = text.replace("# [batching.", "[batching.");
+    let variant = tmp.path().join("variant.toml");
+    std::fs::write(&variant, with_batching).unwrap();
+    for spec in [&out, &variant] {
+        let result = std::process::Command::new(&taplo)
+            .args(["check", "--no-auto-config"])
+            .arg(spec)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "taplo rejects {}:\n{}",
+            spec.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+}
