@@ -24,6 +24,20 @@ pub fn check_and_emit(name: &str, text: &str, spec_dir: &Path) {
     let _ = diagnostic::render_human(&out.report, false);
     let _ = diagnostic::render_human(&out.report, true);
     let _ = diagnostic::render_json(std::slice::from_ref(&out.report));
+    let _ = diagnostic::render::sarif::render_sarif(std::slice::from_ref(&out.report));
+    let _ = diagnostic::render::github::render_github(std::slice::from_ref(&out.report));
+    // Every suggestion's edits lie inside the source, on character
+    // boundaries, in order and without overlapping.
+    for d in &out.report.diagnostics {
+        for s in &d.suggestions {
+            let mut end = 0;
+            for e in &s.edits {
+                assert!(e.span.start >= end && e.span.start <= e.span.end, "{s:?}");
+                assert!(text.is_char_boundary(e.span.start) && text.is_char_boundary(e.span.end));
+                end = e.span.end;
+            }
+        }
+    }
     let _ = diagnostic::summary_line(&out.report);
     assert_eq!(
         out.checked.is_some(),
