@@ -64,12 +64,14 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
     let line_of = |offset: usize| newlines.partition_point(|&n| n < offset) + 1;
 
     // Only keys the schema rejected there: a runner may well be named
-    // `service`, and then `[runners.service]` is no trap.
+    // `service`, and then `[runners.service]` is no trap. Under `[runners]`
+    // (whose values are tables) a key is rejected at its value instead.
     let rejections = [
         &rules::UNKNOWN_KEY,
         &rules::UNKNOWN_RUNNER,
         &rules::UNKNOWN_METHOD,
         &rules::WRONG_LEVEL,
+        &rules::INVALID_TYPE,
     ];
     let rejected: HashMap<usize, usize> = diags
         .iter()
@@ -79,12 +81,16 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
         .collect();
     let mut moved_bento = None;
     for t in &trapped {
-        let Some(&index) = rejected.get(&t.entry.key_span.start) else {
+        let at = |span: &Range<usize>, type_error: bool| {
+            rejected.get(&span.start).copied().filter(|&i| {
+                diags[i].span.as_ref() == Some(span)
+                    && type_error == (diags[i].rule.code == rules::INVALID_TYPE.code)
+            })
+        };
+        let Some(index) = at(&t.entry.key_span, false).or_else(|| at(&t.entry.value.span, true))
+        else {
             continue;
         };
-        if diags[index].span.as_ref() != Some(&t.entry.key_span) {
-            continue;
-        }
         let key = &t.entry.key;
         let mut moved = text[t.lines.clone()].to_string();
         if !moved.ends_with('\n') {
@@ -208,6 +214,23 @@ mod tests {
         let text = "[ray]\nentrypoint = \"native\"";
         let found = trapped(text);
         assert_eq!(apply(text, &found[0]), "entrypoint = \"native\"\n[ray]\n");
+    }
+
+    #[test]
+    fn under_a_table_of_tables_the_value_was_rejected() {
+        // `[runners]` holds tables: `bento = "x"` there is a type error at
+        // the value, and still the trap (and the reason `bento` is missing).
+        let text = "[runners]\nbento = \"x\"\n";
+        let out = check_source(SourceFile::new("t.toml", text), std::path::Path::new("."));
+        let codes: Vec<&str> = out.report.diagnostics.iter().map(|d| d.rule.code).collect();
+        assert_eq!(codes, ["BR107", "BR350"], "{:?}", out.report.diagnostics);
+        assert!(
+            out.report.diagnostics[0]
+                .help
+                .as_ref()
+                .unwrap()
+                .contains("runners.bento")
+        );
     }
 
     #[test]
