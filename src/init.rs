@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::bento::Bento;
+use crate::bento::{Bento, BentoKind, UnitKind};
 use crate::plan::DEFAULT_IMPORT_PATH;
 use crate::spec::ray::{NEWEST_RAY, RayOption, RayVersion};
 use crate::spec::types::{
@@ -76,6 +76,10 @@ pub fn render(bento: &Bento, options: &InitOptions) -> String {
             .push_str("# bentoml_home = \"<store>\"   # default: $BENTOML_HOME, else ~/bentoml\n"),
     }
     for line in top_level_defaults() {
+        // A new-style bento's APIs are batched as declared (BR342).
+        if bento.kind == BentoKind::Services && line.starts_with("enable_batching ") {
+            continue;
+        }
         out.push_str(&format!("# {line}\n"));
     }
 
@@ -143,68 +147,108 @@ fn application_table(bento: &Bento) -> StarterTable {
     }
 }
 
-/// The deployments of the bento, each with its options' defaults, and the
-/// batching tables of its batchable methods.
+/// The deployments of the bento, one per deployment unit in bento order
+/// (a legacy bento's API server and runners, a new-style bento's
+/// services), each with its options' defaults, then the batching tables of
+/// their batchable methods and APIs.
 fn deployment_tables(bento: &Bento) -> Vec<StarterTable> {
     let mut deployment_defaults = default_lines(DeploymentOptions::OPTIONS);
     deployment_defaults.push(inline("ray_actor_options", RayActorOptions::OPTIONS));
-    let apis = if bento.apis.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = bento.apis.iter().map(|a| shown(a)).collect();
-        format!("; APIs: {}", names.join(", "))
-    };
-    let mut tables = vec![StarterTable {
-        about: vec![format!(
-            "The API server: Service {}, deployment {}{apis}.",
-            shown(&bento.service_name),
-            shown(&format!("bento-svc-{}", bento.service_name))
-        )],
-        header: "[service]".into(),
-        commented: false,
-        defaults: deployment_defaults.clone(),
-    }];
+    let mut tables = Vec::new();
     let mut batching = Vec::new();
-    for runner in &bento.runners {
-        let key = toml_key(&runner.name);
-        let methods = match &runner.methods {
-            Some(methods) if methods.is_empty() => "no methods".to_string(),
+    for unit in &bento.units {
+        let key = toml_key(&unit.name);
+        let (header, about, noun) = match &unit.kind {
+            UnitKind::ApiServer => (
+                "[service]".to_string(),
+                format!(
+                    "The API server: Service {}, deployment {}",
+                    shown(&bento.service_name),
+                    shown(&format!("bento-svc-{}", bento.service_name))
+                ),
+                "APIs",
+            ),
+            UnitKind::Runner { runnable_type, .. } => (
+                format!("[runners.{key}]"),
+                format!(
+                    "Runner {} ({}), deployment {}",
+                    shown(&unit.name),
+                    shown(runnable_type),
+                    shown(&format!("bento-runner-{}", unit.name))
+                ),
+                "methods",
+            ),
+            UnitKind::Service { entry } => (
+                format!("[services.{key}]"),
+                format!(
+                    "Service {}{}",
+                    shown(&unit.name),
+                    if *entry { " (the entry service)" } else { "" }
+                ),
+                "APIs",
+            ),
+        };
+        let methods = match &unit.methods {
+            Some(methods) if methods.is_empty() => format!("no {noun}"),
             Some(methods) => {
                 let names: Vec<String> = methods
                     .iter()
                     .map(|m| {
-                        let batchable = if m.batchable { " (batchable)" } else { "" };
+                        let batchable = if m.batchable == Some(true) {
+                            " (batchable)"
+                        } else {
+                            ""
+                        };
                         format!("{}{batchable}", shown(&m.name))
                     })
                     .collect();
-                format!("methods: {}", names.join(", "))
+                format!("{noun}: {}", names.join(", "))
             }
             None => format!(
-                "methods declared in Python, not in the bento's metadata: write [batching.{key}.<method>] tables yourself"
+                "{noun} unknown from the bento ({})",
+                plain(&unit.methods_from)
             ),
         };
         tables.push(StarterTable {
-            about: vec![format!(
-                "Runner {} ({}), deployment {}; {methods}.",
-                shown(&runner.name),
-                shown(&runner.runnable_type),
-                shown(&format!("bento-runner-{}", runner.name))
-            )],
-            header: format!("[runners.{key}]"),
+            about: vec![format!("{about}; {methods}.")],
+            header,
             commented: false,
             defaults: deployment_defaults.clone(),
         });
-        for method in runner.methods.iter().flatten().filter(|m| m.batchable) {
+        // The API server's APIs are not batched by bentoray; runners' methods
+        // and services' APIs are.
+        if unit.kind == UnitKind::ApiServer {
+            continue;
+        }
+        for method in unit.methods.iter().flat_map(|m| m.iter()) {
+            if method.batchable != Some(true) {
+                continue;
+            }
+            let name = shown(&format!("{}.{}", unit.name, method.name));
+            let dims = match method.batch_dim {
+                Some((input, output)) => format!(" (batch_dim {input} in, {output} out)"),
+                None => String::new(),
+            };
+            let mut defaults = default_lines(BatchOptions::OPTIONS);
+            let when = match &unit.kind {
+                UnitKind::Service { .. } => {
+                    // A service API's own max_batch_size is the default.
+                    if let Some(size) = method.max_batch_size.as_ref().and_then(|s| s.value) {
+                        for line in &mut defaults {
+                            if line.starts_with("max_batch_size = ") {
+                                *line = format!("max_batch_size = {size}");
+                            }
+                        }
+                    }
+                    "batched as the API declares; these override it"
+                }
+                _ => "takes effect with `enable_batching = true`",
+            };
             batching.push(StarterTable {
-                about: vec![format!(
-                    "Batching of {} (batch_dim {} in, {} out); takes effect with `enable_batching = true`.",
-                    shown(&format!("{}.{}", runner.name, method.name)),
-                    method.batch_dim.0,
-                    method.batch_dim.1
-                )],
+                about: vec![format!("Batching of {name}{dims}; {when}.")],
                 header: format!("[batching.{key}.{}]", toml_key(&method.name)),
                 commented: true,
-                defaults: default_lines(BatchOptions::OPTIONS),
+                defaults,
             });
         }
     }

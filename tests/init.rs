@@ -39,6 +39,11 @@ const FIXTURES: &[(Option<&str>, &str)] = &[
         None,
         "examples/bentoml/bentos/iris_classifier/uipstxhkfwmbwax4",
     ),
+    (Some("examples/bentoml-services"), "gateway:latest"),
+    (
+        Some("tests/fixtures/bentoml-1.2.20-service-store"),
+        "summarizer:latest",
+    ),
 ];
 
 /// Runs `init` from the repository root into `out` (a path under a temp
@@ -127,14 +132,23 @@ fn every_fixture_bento_gets_a_spec_that_checks() {
 /// does uncommenting every batching table with `enable_batching = true`.
 #[test]
 fn every_commented_default_checks_when_uncommented() {
+    // A legacy bento (runners) and a new-style one (services).
+    defaults_check_when_uncommented(
+        "examples/bentoml",
+        "iris_classifier:latest",
+        "iris_clf.predict",
+    );
+    defaults_check_when_uncommented(
+        "examples/bentoml-services",
+        "gateway:latest",
+        "Middle.shout",
+    );
+}
+
+fn defaults_check_when_uncommented(home: &str, bento: &str, batched: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bentoray.toml");
-    let (code, stderr) = init(
-        Some("examples/bentoml"),
-        "iris_classifier:latest",
-        &out,
-        &[],
-    );
+    let (code, stderr) = init(Some(home), bento, &out, &[]);
     assert_eq!(code, 0, "{stderr}");
     // The variants live next to it, so its relative `bentoml_home` holds.
     let text = std::fs::read_to_string(&out).unwrap();
@@ -166,13 +180,13 @@ fn every_commented_default_checks_when_uncommented() {
         assert_eq!(
             status,
             0,
-            "uncommenting line {} `{option}` gives {:?}",
+            "{bento}: uncommenting line {} `{option}` gives {:?}",
             i + 1,
             error_codes(&diagnostics)
         );
         tried += 1;
     }
-    assert!(tried >= 40, "only {tried} defaults tried");
+    assert!(tried >= 35, "{bento}: only {tried} defaults tried");
 
     let uncommented: String = text
         .lines()
@@ -191,7 +205,10 @@ fn every_commented_default_checks_when_uncommented() {
             Some(keep + "\n")
         })
         .collect();
-    assert!(uncommented.contains("\n[batching.iris_clf.predict]\nmax_batch_size = 10\n"));
+    assert!(
+        uncommented.contains(&format!("\n[batching.{batched}]\nmax_batch_size = ")),
+        "{uncommented}"
+    );
     let path = tmp.path().join("batching.toml");
     std::fs::write(&path, &uncommented).unwrap();
     let (status, diagnostics) = check_json(&path);

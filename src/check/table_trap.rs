@@ -70,6 +70,8 @@ pub fn explain(root: &Node, text: &str, schema: &Value, diags: &mut [Diagnostic]
         &rules::UNKNOWN_KEY,
         &rules::UNKNOWN_RUNNER,
         &rules::UNKNOWN_METHOD,
+        &rules::UNKNOWN_SERVICE,
+        &rules::UNKNOWN_API,
         &rules::WRONG_LEVEL,
         &rules::INVALID_TYPE,
     ];
