@@ -17,7 +17,10 @@ use std::path::Path;
 
 use bentoray::diagnostic::{SourceFile, rules};
 use bentoray::{check, emit, plan};
-use common::{HOSTILE, python3, pyyaml_load, pyyaml_pythons, root, ruff, toml_str};
+use common::{
+    HOSTILE, python_json_files, python3, pyyaml_load, pyyaml_pythons, root, ruff, temp_files,
+    toml_str,
+};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -218,13 +221,7 @@ fn python_data_matches_plan(test: &str, cases: &[(String, plan::Plan)]) {
     let Some(python) = python3(test) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mut paths = Vec::new();
-    for (i, (text, _)) in cases.iter().enumerate() {
-        let path = dir.path().join(format!("m{i}.py"));
-        std::fs::write(&path, text).unwrap();
-        paths.push(path);
-    }
+    let (_dir, paths) = temp_files(cases.iter().map(|(text, _)| text.as_str()), "py");
     let script = r##"
 import ast, json, sys
 out = []
@@ -242,18 +239,9 @@ for path in sys.argv[1:]:
     out.append(data)
 print(json.dumps(out))
 "##;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(&paths)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python rejects a generated entrypoint:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    // A failure here means Python rejects a generated entrypoint.
+    let all: Vec<Value> =
+        serde_json::from_value(python_json_files(Path::new(python), script, &paths)).unwrap();
     if let Some(ruff) = ruff(test) {
         // One run for every file: none would be rewritten by a formatter.
         let out = std::process::Command::new(ruff)

@@ -108,16 +108,47 @@ pub fn python_tool(name: &str, env_var: &str, test: &str) -> Option<PathBuf> {
 /// Runs a Python script on a generated file and parses the JSON it prints;
 /// fails the test with Python's error output when the script fails.
 pub fn python_json(python: &str, script: &str, path: &Path) -> serde_json::Value {
+    python_json_files(Path::new(python), script, &[path.to_path_buf()])
+}
+
+/// Writes each text to its own file (`<index>.<extension>`) in a new
+/// temporary directory, which lives as long as the returned handle.
+pub fn temp_files<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+    extension: &str,
+) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let path = dir.path().join(format!("{i}.{extension}"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    (dir, paths)
+}
+
+/// Runs a Python script once on several generated files (their paths are
+/// its arguments) and parses the JSON it prints; fails the test with
+/// Python's error output when the script fails.
+pub fn python_json_files(python: &Path, script: &str, paths: &[PathBuf]) -> serde_json::Value {
     let out = Command::new(python)
         .arg("-c")
         .arg(script)
-        .arg(path)
+        .args(paths)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "python rejected {}:\n{}",
-        path.display(),
+        "{} rejected {}:\n{}",
+        python.display(),
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -231,13 +262,7 @@ pub fn pyyaml_pythons(test: &str) -> Vec<(String, PathBuf)> {
 /// Fails the test when PyYAML cannot load a file or loads a value JSON has
 /// no form for (a date, a set).
 pub fn pyyaml_load(python: &Path, texts: &[String]) -> Vec<serde_json::Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let mut paths = Vec::new();
-    for (i, text) in texts.iter().enumerate() {
-        let path = dir.path().join(format!("{i}.yaml"));
-        std::fs::write(&path, text).unwrap();
-        paths.push(path);
-    }
+    let (_dir, paths) = temp_files(texts.iter().map(String::as_str), "yaml");
     let script = r#"
 import json, sys, yaml
 docs = []
@@ -246,19 +271,8 @@ for path in sys.argv[1:]:
         docs.append(yaml.safe_load(f))
 print(json.dumps(docs))
 "#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(&paths)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "PyYAML ({}) cannot load an emitted serve.yaml:\n{}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    // A failure here means PyYAML cannot load an emitted serve.yaml.
+    serde_json::from_value(python_json_files(python, script, &paths)).unwrap()
 }
 
 /// Fails the test unless `ruff check` passes and `ruff format --check`
