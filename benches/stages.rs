@@ -182,48 +182,22 @@ mod synthetic {
 
     #[divan::bench(args = SIZES, sample_count = 10)]
     fn bento_load_shared_model(b: Bencher, n: usize) {
-        let dir = synthetic(n, Models::Shared, Spec::Clean);
-        let store = bento::store_root(&dir, Some("store"));
-        b.bench(|| {
-            bento::load("big:latest", &dir, &store)
-                .bento
-                .map(|b| b.runners().count())
-        });
+        bento_load(b, n, Models::Shared);
     }
 
     #[divan::bench(args = SIZES, sample_count = 10)]
     fn bento_load_model_per_runner(b: Bencher, n: usize) {
-        let dir = synthetic(n, Models::Each, Spec::Clean);
-        let store = bento::store_root(&dir, Some("store"));
-        b.bench(|| {
-            bento::load("big:latest", &dir, &store)
-                .bento
-                .map(|b| b.runners().count())
-        });
+        bento_load(b, n, Models::Each);
     }
 
     #[divan::bench(args = SIZES, sample_count = 10)]
     fn check_clean(b: Bencher, n: usize) {
-        let dir = synthetic(n, Models::Shared, Spec::Clean);
-        let file = source(&dir);
-        b.bench(|| {
-            check::check_source(file.clone(), &dir)
-                .report
-                .diagnostics
-                .len()
-        });
+        check_spec(b, n, Spec::Clean);
     }
 
     #[divan::bench(args = SIZES, sample_count = 10)]
     fn check_warning_and_error_per_runner(b: Bencher, n: usize) {
-        let dir = synthetic(n, Models::Shared, Spec::WarningAndError);
-        let file = source(&dir);
-        b.bench(|| {
-            check::check_source(file.clone(), &dir)
-                .report
-                .diagnostics
-                .len()
-        });
+        check_spec(b, n, Spec::WarningAndError);
     }
 
     #[divan::bench(args = SIZES, sample_count = 10)]
@@ -251,5 +225,28 @@ mod synthetic {
     fn render_json(b: Bencher, n: usize) {
         let report = report(&synthetic(n, Models::Shared, Spec::WarningAndError));
         b.bench(|| diagnostic::render_json(std::slice::from_ref(&report)).len());
+    }
+
+    /// Loads the synthetic bento of `n` runners from its store.
+    fn bento_load(b: Bencher, n: usize, models: Models) {
+        let dir = synthetic(n, models, Spec::Clean);
+        let store = bento::store_root(&dir, Some("store"));
+        b.bench(|| {
+            bento::load("big:latest", &dir, &store)
+                .bento
+                .map(|b| b.runners().count())
+        });
+    }
+
+    /// Checks the synthetic spec of `n` runners (shared model).
+    fn check_spec(b: Bencher, n: usize, spec: Spec) {
+        let dir = synthetic(n, Models::Shared, spec);
+        let file = source(&dir);
+        b.bench(|| {
+            check::check_source(file.clone(), &dir)
+                .report
+                .diagnostics
+                .len()
+        });
     }
 }
