@@ -65,6 +65,10 @@ fn services_example_is_checked_and_not_built() {
             bentoray::diagnostic::render_human(&out.report, false)
         );
         insta::assert_json_snapshot!("services__bento", checked.bento);
+        insta::assert_json_snapshot!(
+            "services__plan",
+            bentoray::plan::lower(&checked, "bentoray.toml")
+        );
     });
     let blocker = bentoray::check::build_blocker(&checked).expect("new-style build is blocked");
     assert_eq!(blocker.rule.code, "BR205");
