@@ -4,6 +4,7 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+mod mapping;
 mod python_modules;
 mod runtime_env;
 mod schema;
@@ -19,6 +20,7 @@ use crate::spec::spanned::{self, Node, Segment};
 use crate::spec::types::{self, Spec};
 
 pub use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, RayVersion};
+pub use mapping::{BentoDefaults, BentoOption};
 pub use schema::{describe, schema_at};
 
 /// A spec that passed every check, with the bento it was checked against.
@@ -29,6 +31,9 @@ pub struct Checked {
     pub ray_version: RayVersion,
     /// Where the spec names the bento, for diagnostics after checking.
     pub bento_span: std::ops::Range<usize>,
+    /// Ray options the bento's own settings give (new-style services), under
+    /// the spec's.
+    pub bento_defaults: BentoDefaults,
 }
 
 /// Why a checked spec cannot be built yet, if it cannot: the services
@@ -147,6 +152,14 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
     ));
     table_trap::explain(&root, &file.text, &schema, &mut diags);
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
+    let bento_defaults = match (&bento, ray_version) {
+        (Some(b), Some(target)) => {
+            let defaults = mapping::map(&root, b, target, &mut diags);
+            mapping::batch_capacity(&root, b, &defaults, target, &mut diags);
+            defaults
+        }
+        _ => BentoDefaults::default(),
+    };
 
     let has_errors = diags.iter().any(Diagnostic::is_error);
     let checked = match (has_errors, bento, ray_version) {
@@ -156,6 +169,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 bento,
                 ray_version,
                 bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
+                bento_defaults,
             }),
             Err(d) => {
                 diags.push(*d);

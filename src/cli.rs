@@ -13,6 +13,8 @@ use crate::check::{self, CheckOutput};
 use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
 use crate::{bento, emit, plan, spec};
 
+mod plan_view;
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_SPEC_ERRORS: u8 = 1;
 pub const EXIT_FAILURE: u8 = 2;
@@ -57,6 +59,16 @@ enum Command {
         /// exactly what the spec builds (for CI).
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print every deployment's Ray options in force, each marked as from
+    /// the spec, from the bento or Ray's default for the target; write
+    /// nothing.
+    Plan {
+        /// Spec file to plan.
+        #[arg(default_value = "bentoray.toml")]
+        spec: PathBuf,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -177,6 +189,7 @@ fn run(cli: &Cli) -> u8 {
             check,
             report,
         } => build(spec, output, *check, cli.format, color, *report),
+        Command::Plan { spec, report } => plan_command(spec, cli.format, color, *report),
         Command::Init {
             bento,
             bentoml_home,
@@ -309,6 +322,40 @@ fn build(
             EXIT_FAILURE
         }
     }
+}
+
+/// `plan`: checks the spec, then prints the plan's options with their
+/// sources (stdout) after the diagnostics (stderr, or inside the JSON).
+fn plan_command(spec_path: &Path, format: Format, color: bool, args: ReportArgs) -> u8 {
+    if matches!(format, Format::Sarif | Format::Github) {
+        eprintln!("bentoray: `plan` prints --format human or json");
+        return EXIT_FAILURE;
+    }
+    let name = display(spec_path);
+    let CheckOutput { report, checked } = check::check_file(spec_path, &name);
+    let code = exit_code(&report, args.deny_warnings);
+    let Some(checked) = checked.filter(|_| code == EXIT_OK) else {
+        render(std::slice::from_ref(&report), format, color, args, false);
+        return code.max(EXIT_SPEC_ERRORS);
+    };
+    let plan = plan::lower(&checked, &plan::spec_name(spec_path));
+    match format {
+        Format::Json => {
+            let shown = if args.quiet { Vec::new() } else { vec![report] };
+            let diagnostics = serde_json::from_str(&diagnostic::render_json(&shown))
+                .unwrap_or(serde_json::Value::Array(Vec::new()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan_view::json(&plan, diagnostics))
+                    .expect("plan serializes")
+            );
+        }
+        _ => {
+            render(std::slice::from_ref(&report), format, color, args, false);
+            print!("{}", plan_view::human(&plan));
+        }
+    }
+    EXIT_OK
 }
 
 /// `init`: loads the bento (paths relative to the working directory),
