@@ -434,8 +434,18 @@ fn resolve(
             }
         };
         map.insert(key.to_string(), value.clone());
-        // Nested tables are shown by their own keys.
+        // Actor options are resolved as a table of their own.
         if option.table == OptionTable::Deployment && key == "ray_actor_options" {
+            continue;
+        }
+        // Other tables (`autoscaling_config`, `logging_config`) are shown
+        // by their keys, as set.
+        if let (OptionTable::Deployment, Value::Object(table)) = (option.table, &value) {
+            rows.extend(table.iter().map(|(sub, v)| Resolved {
+                option: format!("{prefix}{key}.{sub}"),
+                value: v.clone(),
+                source: source.clone(),
+            }));
             continue;
         }
         rows.push(Resolved {
