@@ -119,6 +119,7 @@ pub fn map(
         malformed(&settings, spec, target, &mut place);
         resources(&settings, spec, target, &mut options, &mut place);
         replicas(&settings, spec, target, &mut options, &mut place);
+        bundle_rule(spec, &options, &mut place);
         if let UnitKind::Service { entry: true } = unit.kind
             && let Some(timeout) = &settings.timeout
             && exists(OptionTable::HttpOptions, "request_timeout_s", target)
@@ -440,6 +441,57 @@ fn replicas(
                     )),
                 );
             }
+        }
+    }
+}
+
+/// BR318 for the resources the bento gives: the spec's placement group
+/// bundle 0 hosts the replica, so it must hold them too (the spec's own
+/// actor options are checked with the other deployment rules).
+fn bundle_rule(spec: Spec, options: &[BentoOption], place: &mut Placer) {
+    let Some(bundles) = spec.sets(OptionTable::Deployment, "placement_group_bundles") else {
+        return;
+    };
+    let NodeKind::Array(items) = &bundles.value.kind else {
+        return;
+    };
+    let Some(first) = items.first() else {
+        return;
+    };
+    for o in options {
+        let resource = match o.key {
+            "num_cpus" => "CPU",
+            "num_gpus" => "GPU",
+            "memory" => "memory",
+            _ => continue,
+        };
+        if o.table != OptionTable::ActorOptions || spec.sets(o.table, o.key).is_some() {
+            continue;
+        }
+        let Some(amount) = o.value.as_f64() else {
+            continue;
+        };
+        let has = match first.get(resource).map(|n| &n.kind) {
+            Some(NodeKind::Integer(i)) => *i as f64,
+            Some(NodeKind::Float(f)) => *f,
+            _ => 0.0,
+        };
+        if has + 1e-9 < amount {
+            place.push(
+                Diagnostic::new(
+                    &rules::BUNDLE_TOO_SMALL,
+                    format!(
+                        "bundle 0 has {has} {resource}, but each replica of `{}` needs {amount} (`ray_actor_options.{}` from the bento's `{}`, {})",
+                        place.unit.name, o.key, o.setting, o.from
+                    ),
+                )
+                .at(first.span.clone())
+                .label(format!("needs {resource} ≥ {amount}"))
+                .help(format!(
+                    "bundle 0 hosts the replica: give it `{resource} = {amount}` or more, or set `ray_actor_options.{}` in [services.{}]",
+                    o.key, place.unit.name
+                )),
+            );
         }
     }
 }
