@@ -336,3 +336,43 @@ fn errors_exit_1_with_the_diagnostics() {
     let sarif = bentoray(&["plan", "--format", "sarif", spec], &root());
     assert_eq!(sarif.status.code(), Some(2));
 }
+
+#[test]
+fn max_ongoing_requests_is_bentomls_per_worker_limit_rounded_up() {
+    // BentoML admits ceil(10 / 3) = 4 requests per worker.
+    let dir = tempfile::tempdir().unwrap();
+    let bento = dir.path().join("bento");
+    std::fs::create_dir_all(&bento).unwrap();
+    std::fs::write(
+        bento.join("bento.yaml"),
+        "service: service:Front\nname: front\nversion: v1\nbentoml_version: 1.4.40\nentry_service: Front\nservices:\n- name: Front\n  service: ''\n  models: []\n  dependencies: []\n  config: {workers: 3, traffic: {max_concurrency: 10}, resources: {cpu: 1500m, memory: 1.5}}\nschema: {name: Front, type: service, routes: [{name: go, route: /go, batchable: false, is_task: false}]}\nspec: 2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bentoray.toml"), "bento = \"./bento\"\n").unwrap();
+    let out = bentoray_ok(&["plan", "--format", "json", "bentoray.toml"], dir.path());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        row(&doc, "Front", "max_ongoing_requests"),
+        &json!({"option": "max_ongoing_requests", "value": 4, "source": "bento",
+                "setting": "ceil(10 / 3) from traffic.max_concurrency = 10, workers = 3",
+                "from": "bento.yaml"})
+    );
+    assert_eq!(row(&doc, "Front", "num_replicas")["value"], json!(3));
+    assert_eq!(
+        row(&doc, "Front", "ray_actor_options.num_cpus")["value"],
+        json!(1.5)
+    );
+    // A plain number of memory is GiB, BentoML's unit.
+    assert_eq!(
+        row(&doc, "Front", "ray_actor_options.memory")["value"],
+        json!(1_610_612_736u64)
+    );
+    // What plan shows is what serve.yaml gets.
+    let (plan, _) = plan_for(&dir.path().join("bentoray.toml"), "bentoray.toml");
+    let front = &plan.serve.application.deployments[0];
+    assert_eq!(
+        serde_json::to_value(&front.options).unwrap(),
+        json!({"num_replicas": 3, "max_ongoing_requests": 4,
+               "ray_actor_options": {"num_cpus": 1.5, "memory": 1_610_612_736u64}})
+    );
+}
