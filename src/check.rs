@@ -61,6 +61,16 @@ pub fn build_blocker(checked: &Checked) -> Option<Diagnostic> {
     )
 }
 
+/// The Ray option defaults a bento's own settings give on `target`, as if
+/// the spec set nothing (what `init` shows); problems are left to `check`.
+pub fn bento_defaults(bento: &Bento, target: RayVersion) -> BentoDefaults {
+    let empty = Node {
+        span: 0..0,
+        kind: spanned::NodeKind::Table(Default::default()),
+    };
+    mapping::map(&empty, bento, target, &mut Vec::new())
+}
+
 #[derive(Debug)]
 pub struct CheckOutput {
     pub report: FileDiagnostics,
