@@ -20,15 +20,29 @@ fn value_text(value: &Value) -> String {
     value.to_string()
 }
 
+/// Text from the bento (a source file's name) with control characters
+/// escaped, so a table line is one terminal line.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 fn source_text(source: &Source) -> String {
-    match source {
+    printable(&match source {
         Source::Spec { overrides: None } => "spec".into(),
         Source::Spec { overrides: Some(b) } => {
             format!("spec (over the bento's {} in {})", b.setting, b.from)
         }
         Source::Bento { setting } => format!("bento: {} ({})", setting.setting, setting.from),
         Source::RayDefault { release } => format!("Ray {release} default"),
-    }
+    })
 }
 
 /// The batching rows of each batched method, or the spec's tables as they
@@ -94,7 +108,9 @@ pub fn human(plan: &Plan) -> String {
     };
     let mut out = format!(
         "Plan of {} for bento {} ({kind}) on Ray {}\n",
-        plan.spec_name, plan.bento_tag, plan.ray_version
+        printable(&plan.spec_name),
+        plan.bento_tag,
+        plan.ray_version
     );
     out.push_str("\nCluster-wide http_options\n");
     table(&mut out, "  ", &plan.http_options);
@@ -102,12 +118,15 @@ pub fn human(plan: &Plan) -> String {
         out.push_str(&format!(
             "\n{} `{}`: deployment `{}`\n",
             role(unit),
-            unit.name,
-            unit.deployment
+            printable(&unit.name),
+            printable(&unit.deployment)
         ));
         table(&mut out, "  ", &unit.resolved);
         for (method, rows) in batching(unit) {
-            out.push_str(&format!("  batching of `{method}` (serve.batch)\n"));
+            out.push_str(&format!(
+                "  batching of `{}` (serve.batch)\n",
+                printable(&method)
+            ));
             table(&mut out, "    ", &rows);
         }
     }
@@ -147,4 +166,14 @@ pub fn json(plan: &Plan, diagnostics: Value) -> Value {
         "deployments": deployments,
         "diagnostics": diagnostics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::printable("src/a\nb.py:3"), "src/a\\nb.py:3");
+        assert_eq!(super::printable("\u{1b}[31m"), "\\u{1b}[31m");
+        assert_eq!(super::printable("plain é"), "plain é");
+    }
 }
