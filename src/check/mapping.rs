@@ -120,38 +120,9 @@ pub fn map(
         resources(&settings, spec, target, &mut options, &mut place);
         replicas(&settings, spec, target, &mut options, &mut place);
         bundle_rule(spec, &options, &mut place);
-        if let UnitKind::Service { entry: true } = unit.kind
-            && let Some(timeout) = &settings.timeout
-            && exists(OptionTable::HttpOptions, "request_timeout_s", target)
-        {
-            out.cluster.push(BentoOption {
-                table: OptionTable::HttpOptions,
-                key: "request_timeout_s",
-                value: number(timeout.value),
-                setting: timeout.written.clone(),
-                from: timeout.from.to_string(),
-            });
-        }
-        if let UnitKind::Service { entry: true } = unit.kind
-            && let Some(timeout) = &settings.timeout
-            && exists(OptionTable::HttpOptions, "request_timeout_s", target)
-            && spec
-                .sets(OptionTable::HttpOptions, "request_timeout_s")
-                .is_none()
-        {
-            place.push(
-                Diagnostic::new(
-                    &rules::CLUSTER_WIDE_TIMEOUT,
-                    format!(
-                        "the entry service `{}` has {}: bentoray sets Ray's `http_options.request_timeout_s = {}`, which applies to the whole cluster",
-                        unit.name,
-                        timeout.describe(),
-                        number(timeout.value)
-                    ),
-                )
-                .label("timeout from the bento")
-                .help("Ray Serve has no per-deployment request timeout, and applies http_options only when Serve first starts on the cluster; set `[ray.http_options] request_timeout_s` to choose it yourself"),
-            );
+        if let UnitKind::Service { entry: true } = unit.kind {
+            out.cluster
+                .extend(entry_timeout(&settings, spec, target, &mut place));
         }
         ray_cannot_serve(&settings, &mut place);
         if !options.is_empty() {
@@ -159,6 +130,45 @@ pub fn map(
         }
     }
     out
+}
+
+/// The entry service's `traffic.timeout` as Ray's cluster-wide
+/// `http_options.request_timeout_s`, with a note unless the spec sets it.
+fn entry_timeout(
+    settings: &ServiceSettings,
+    spec: Spec,
+    target: RayVersion,
+    place: &mut Placer,
+) -> Option<BentoOption> {
+    let timeout = settings.timeout.as_ref()?;
+    if !exists(OptionTable::HttpOptions, "request_timeout_s", target) {
+        return None;
+    }
+    let value = number(timeout.value);
+    if spec
+        .sets(OptionTable::HttpOptions, "request_timeout_s")
+        .is_none()
+    {
+        place.push(
+            Diagnostic::new(
+                &rules::CLUSTER_WIDE_TIMEOUT,
+                format!(
+                    "the entry service `{}` has {}: bentoray sets Ray's `http_options.request_timeout_s = {value}`, which applies to the whole cluster",
+                    place.unit.name,
+                    timeout.describe(),
+                ),
+            )
+            .label("timeout from the bento")
+            .help("Ray Serve has no per-deployment request timeout, and applies http_options only when Serve first starts on the cluster; set `[ray.http_options] request_timeout_s` to choose it yourself"),
+        );
+    }
+    Some(BentoOption {
+        table: OptionTable::HttpOptions,
+        key: "request_timeout_s",
+        value,
+        setting: timeout.written.clone(),
+        from: timeout.from.to_string(),
+    })
 }
 
 /// Pushes diagnostics at the spec's `bento` value, naming the service.
