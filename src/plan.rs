@@ -673,6 +673,17 @@ fn batch_options(
             options.extend(entries);
         }
     }
+    // A non-literal `max_batch_size` (warned about by `check`) is the loaded
+    // API's at start-up, not Ray's default: no row claims a value for it.
+    if service
+        && !spec.contains_key("max_batch_size")
+        && method
+            .max_batch_size
+            .as_ref()
+            .is_some_and(|s| s.value.is_none())
+    {
+        rows.retain(|r| r.option != "max_batch_size");
+    }
     rows.sort_by_key(|r| BatchOptions::OPTIONS.iter().position(|o| o.key == r.option));
     (options, rows)
 }

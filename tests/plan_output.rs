@@ -376,3 +376,40 @@ fn max_ongoing_requests_is_bentomls_per_worker_limit_rounded_up() {
                "ray_actor_options": {"num_cpus": 1.5, "memory": 1_610_612_736u64}})
     );
 }
+
+#[test]
+fn a_non_literal_max_batch_size_is_left_to_the_loaded_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let bento = dir.path().join("bento");
+    std::fs::create_dir_all(bento.join("src")).unwrap();
+    std::fs::write(
+        bento.join("bento.yaml"),
+        "service: service:Front\nname: front\nversion: v1\nbentoml_version: 1.4.40\nentry_service: Front\nservices:\n- name: Front\n  service: ''\n  models: []\n  dependencies: []\n  config: {traffic: {max_concurrency: 64}}\nschema: {name: Front, type: service, routes: [{name: go, route: /go, batchable: true, is_task: false}]}\nspec: 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bento.join("src/service.py"),
+        "import bentoml\n\nBIG = 32\n\n@bentoml.service\nclass Front:\n    @bentoml.api(batchable=True, max_batch_size=BIG, max_latency_ms=5)\n    def go(self, xs: list[str]) -> list[str]:\n        return xs\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bentoray.toml"), "bento = \"./bento\"\n").unwrap();
+    let out = bentoray_ok(&["plan", "--format", "json", "bentoray.toml"], dir.path());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = &doc["deployments"][0]["batching"][0]["options"];
+    // No row claims Ray's default of 10; the 5 ms budget caps the wait.
+    assert_eq!(
+        rows,
+        &json!([
+            {"option": "batch_wait_timeout_s", "value": 0.005, "source": "bento",
+             "setting": "max_latency_ms = 5", "from": "src/service.py:7"},
+            {"option": "max_concurrent_batches", "value": 1, "source": "ray_default",
+             "release": "2.60"}
+        ])
+    );
+    let (plan, _) = plan_for(&dir.path().join("bentoray.toml"), "bentoray.toml");
+    let go = &plan.entrypoint.units[0].methods.as_ref().unwrap()[0];
+    assert_eq!(
+        serde_json::to_value(go.batch.as_ref().unwrap()).unwrap(),
+        json!({"batch_wait_timeout_s": 0.005})
+    );
+}
