@@ -104,6 +104,9 @@ enum Command {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
+    /// Run the language server on stdin/stdout, for editors: live
+    /// diagnostics, completion, hover, quick fixes, go to definition.
+    Lsp,
 }
 
 /// How `check` and `build` report diagnostics.
@@ -211,6 +214,7 @@ fn run(cli: &Cli) -> u8 {
             );
             EXIT_OK
         }
+        Command::Lsp => crate::lsp::run_stdio(),
         Command::Rules | Command::Explain { .. }
             if matches!(cli.format, Format::Sarif | Format::Github) =>
         {

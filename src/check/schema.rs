@@ -649,7 +649,9 @@ fn describe_place(path: &[Segment]) -> String {
     }
 }
 
-fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+/// Follows `$ref`s (and schemars' one-element `allOf` wrappers) to the
+/// schema they name.
+pub fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     let mut current = schema;
     // Bounded: our schema has no ref cycles through `$ref` alone.
     for _ in 0..8 {
