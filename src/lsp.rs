@@ -238,11 +238,7 @@ impl Server<'_> {
             return Err((ErrorCode::InvalidParams, "no textDocument.uri".into()));
         };
         // Answers describe the latest text: check it now if it is due.
-        if self
-            .docs
-            .get(&uri_key)
-            .is_some_and(|o| o.due.is_some() || o.analysis.is_none())
-        {
+        if self.docs.get(&uri_key).is_some_and(|o| o.due.is_some()) {
             self.check_now(&uri_key);
         }
         let Some(open) = self.docs.get(&uri_key) else {
@@ -358,10 +354,18 @@ impl Server<'_> {
         let Some(open) = self.docs.get_mut(key) else {
             return;
         };
-        let analysis = analyze(&open.uri, &open.doc, &mut self.cache);
-        let diagnostics = to_lsp_diagnostics(&open.uri, &open.doc, &analysis.report);
         open.due = None;
-        open.analysis = Some(analysis);
+        // A client attached to every TOML file gets nothing for files that
+        // are not specs.
+        let diagnostics = if is_spec(&open.uri, &open.doc.text) {
+            let analysis = analyze(&open.uri, &open.doc, &mut self.cache);
+            let diagnostics = to_lsp_diagnostics(&open.uri, &open.doc, &analysis.report);
+            open.analysis = Some(analysis);
+            diagnostics
+        } else {
+            open.analysis = None;
+            Vec::new()
+        };
         let uri = open.uri.clone();
         let version = open.doc.version;
         self.publish(&uri, Some(version), diagnostics);
@@ -409,6 +413,27 @@ fn initialize_result() -> Value {
         },
         "serverInfo": {"name": "bentoray", "version": env!("CARGO_PKG_VERSION")}
     })
+}
+
+/// Whether a document is a bentoray spec: named `bentoray.toml` or
+/// `*.bentoray.toml`, or any TOML file whose top level sets `bento`.
+fn is_spec(uri: &Uri, text: &str) -> bool {
+    let name = uri.as_str().rsplit('/').next().unwrap_or_default();
+    if name == "bentoray.toml" || name.ends_with(".bentoray.toml") {
+        return true;
+    }
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            return false;
+        }
+        if let Some(rest) = line.strip_prefix("bento")
+            && rest.trim_start().starts_with('=')
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// The file a `file:` URI names (percent-decoded).

@@ -654,6 +654,17 @@ fn protocol_edge_cases() {
         json!({"textDocument": {"uri": "file:///nowhere.toml"}, "position": {"line": 0, "character": 0}}),
     );
     assert_eq!(r["result"], Value::Null);
+    // A TOML file that is not a spec (a client attached to every TOML
+    // file): no diagnostics, no answers; one that sets `bento` is a spec.
+    let other = "[package]\nname = \"x\"\n";
+    assert_eq!(c.open("file:///tmp/Cargo.toml", other), Vec::<Value>::new());
+    let r = c.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": "file:///tmp/Cargo.toml"}, "position": {"line": 0, "character": 1}}),
+    );
+    assert_eq!(r["result"], Value::Null);
+    let spec_text = "bento = \"nope:latest\"\n";
+    assert!(!c.open("file:///tmp/prod.toml", spec_text).is_empty());
     c.shutdown();
 
     // `exit` without `shutdown` is an error exit; a vanished client too.
