@@ -51,9 +51,12 @@ pub fn run_stdio() -> u8 {
         }
     };
     drop(connection);
-    // The reader thread ends at end of input; after `exit` the client
-    // closes stdin, so this does not hang on a well-behaved client.
-    let _ = io_threads.join();
+    // After `exit` the reader thread has stopped reading, so joining (which
+    // also flushes the writer) cannot hang; on an error the client may be
+    // alive but silent, and the process ends without waiting for it.
+    if code == 0 {
+        let _ = io_threads.join();
+    }
     code
 }
 
@@ -358,10 +361,28 @@ impl Server<'_> {
         // A client attached to every TOML file gets nothing for files that
         // are not specs.
         let diagnostics = if is_spec(&open.uri, &open.doc.text) {
-            let analysis = analyze(&open.uri, &open.doc, &mut self.cache);
-            let diagnostics = to_lsp_diagnostics(&open.uri, &open.doc, &analysis.report);
-            open.analysis = Some(analysis);
-            diagnostics
+            let cache = &mut self.cache;
+            // A bug in a stage must not end the server: it says so and
+            // goes on with the next change.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                analyze(&open.uri, &open.doc, cache)
+            }));
+            match outcome {
+                Ok(analysis) => {
+                    let diagnostics = to_lsp_diagnostics(&open.uri, &open.doc, &analysis.report);
+                    open.analysis = Some(analysis);
+                    diagnostics
+                }
+                Err(_) => {
+                    open.analysis = None;
+                    let uri = open.uri.as_str().to_string();
+                    self.cache = Cache::default();
+                    self.log(&format!(
+                        "internal error checking {uri} (this is a bug; please report it with the spec)"
+                    ));
+                    return;
+                }
+            }
         } else {
             open.analysis = None;
             Vec::new()

@@ -608,13 +608,51 @@ fn a_rebuilt_bento_is_reloaded() {
     std::fs::write(new.join("bento.yaml"), without_echo).unwrap();
     std::fs::write(bentos.join("latest"), "newversion000001").unwrap();
 
-    // A save (or the periodic staleness check) re-resolves `latest`.
+    // Unprompted: the periodic staleness check re-resolves `latest`.
+    let diags = client.diagnostics(&uri, 1);
+    assert!(codes(&diags).contains(&"BR102".to_string()), "{diags:?}");
+
+    // `latest` moved back (same length, in place) and the client says a
+    // watched file changed: checked at once.
+    std::fs::write(bentos.join("latest"), "uipstxhkfwmbwax4").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}", bentos.join("latest").display()), "type": 2}]}),
+    );
+    let diags = client.diagnostics(&uri, 1);
+    assert!(!codes(&diags).contains(&"BR102".to_string()), "{diags:?}");
+
+    // Rebuilt again; a save re-checks.
+    std::fs::write(bentos.join("latest"), "newversion000001").unwrap();
     client.notify(
         "textDocument/didSave",
         json!({"textDocument": {"uri": uri}}),
     );
     let diags = client.diagnostics(&uri, 1);
     assert!(codes(&diags).contains(&"BR102".to_string()), "{diags:?}");
+
+    // Closing clears the file's diagnostics.
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let deadline = Instant::now() + WAIT;
+    let cleared = loop {
+        if let Some(n) = client.pending.iter().find(|n| {
+            n.method == "textDocument/publishDiagnostics"
+                && n.params["uri"] == uri
+                && n.params["version"].is_null()
+        }) {
+            break n.params["diagnostics"].clone();
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match client.connection.receiver.recv_timeout(left) {
+            Ok(Message::Notification(n)) => client.pending.push(n),
+            Ok(_) => {}
+            Err(e) => panic!("no diagnostics cleared on close: {e}"),
+        }
+    };
+    assert_eq!(cleared, json!([]));
     client.shutdown();
 }
 

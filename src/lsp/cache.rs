@@ -11,12 +11,17 @@ use std::time::SystemTime;
 use crate::bento::{self, Loaded};
 use crate::check::BentoRequest;
 
-/// Size and modification time of a path; `None` when it is missing.
-type Stamp = Option<(u64, SystemTime)>;
+/// Size and modification time of a path, and the contents of a `latest`
+/// pointer (rewritten in place with a same-length version, possibly within
+/// one timestamp tick); `None` when it is missing.
+type Stamp = Option<(u64, SystemTime, Option<String>)>;
 
 fn stamp(path: &Path) -> Stamp {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?))
+    let pointer = (path.file_name().is_some_and(|n| n == "latest") && meta.is_file())
+        .then(|| crate::input::read_text(path, crate::input::METADATA_CAP).ok())
+        .flatten();
+    Some((meta.len(), meta.modified().ok()?, pointer))
 }
 
 #[derive(Debug)]
