@@ -353,6 +353,27 @@ fn enable_batching_fix_and_moved_key_fix() {
             .any(|t| t.starts_with("Move `enable_batching")),
         "{titles:?}"
     );
+
+    // A Ray option removed by the target release: renamed to its replacement.
+    let removed = text.replace("num_replicas = 1\n", "max_concurrent_queries = 4\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": removed}]}),
+    );
+    let diags = client.diagnostics(&uri, 3);
+    assert!(codes(&diags).contains(&"BR311".to_string()), "{diags:?}");
+    let at = pos(&removed, "max_concurrent_queries");
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at},
+               "context": {"diagnostics": []}}),
+    );
+    let fix = &actions["result"][0];
+    assert_eq!(fix["title"], "Replace with `max_ongoing_requests` (BR311)");
+    assert_eq!(
+        fix["edit"]["changes"][&uri][0]["newText"],
+        "max_ongoing_requests"
+    );
     client.shutdown();
 }
 
@@ -451,6 +472,41 @@ fn completion_in_context() {
     let items = complete(&mut client, &uri, end_of(&keys, "log_level = \""));
     assert!(labels(&items).contains(&"DEBUG".to_string()), "{items}");
 
+    // Top-level keys where no table has started; sub-tables in a header.
+    let top = format!("\n{keys}");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 6}, "contentChanges": [{"text": top}]}),
+    );
+    let names = labels(&complete(
+        &mut client,
+        &uri,
+        json!({"line": 0, "character": 0}),
+    ));
+    for key in ["enable_batching", "entrypoint", "bento_serialization"] {
+        assert!(names.contains(&key.to_string()), "{names:?}");
+    }
+    // Already written: not offered again; tables go in headers.
+    assert!(!names.contains(&"bento".to_string()), "{names:?}");
+    assert!(!names.contains(&"bentoml_home".to_string()), "{names:?}");
+    assert!(!names.contains(&"runners".to_string()), "{names:?}");
+    let sub = format!("{keys}[runners.echo.\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 7}, "contentChanges": [{"text": sub}]}),
+    );
+    let names = labels(&complete(&mut client, &uri, end_of(&sub, "[runners.echo.")));
+    assert!(
+        names.contains(&"ray_actor_options".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"autoscaling_config".to_string()),
+        "{names:?}"
+    );
+    // `logging_config` in a deployment is Ray 2.9+: not for the 2.6 target.
+    assert!(!names.contains(&"logging_config".to_string()), "{names:?}");
+
     // `bento = "` offers the store's tags.
     let tags = format!(
         "bento = \"\"\nbentoml_home = \"{}\"\n",
@@ -458,7 +514,7 @@ fn completion_in_context() {
     );
     client.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"text": tags}]}),
+        json!({"textDocument": {"uri": uri, "version": 8}, "contentChanges": [{"text": tags}]}),
     );
     let items = complete(&mut client, &uri, json!({"line": 0, "character": 9}));
     assert_eq!(
@@ -483,6 +539,18 @@ fn services_completion_hover_and_definition() {
     );
     let items = complete(&mut client, &uri, end);
     assert_eq!(labels(&items), ["Gateway", "Middle", "Leaf"]);
+    // `[batching.Middle.` offers its batchable APIs.
+    let batching = format!("{text}[batching.Middle.\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": batching}]}),
+    );
+    let end = pos_at(&batching, batching.len() - 1);
+    assert_eq!(labels(&complete(&mut client, &uri, end)), ["shout"]);
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": text}]}),
+    );
 
     // Hover on a service: what the bento says of it.
     let hover = client.request(

@@ -287,10 +287,12 @@ fn is_table_key(name: &str) -> bool {
     )
 }
 
-/// Keys already written in the table at `path`, so they are not offered again.
+/// Keys already written in the table at `path`, so they are not offered
+/// again: from the parsed spec, else (while it does not parse) from the
+/// lines of the table's header.
 fn present_keys(view: &View, path: &[String]) -> Vec<String> {
     let Ok(root) = crate::spec::spanned::parse(&view.doc.text) else {
-        return Vec::new();
+        return context::keys_in(view.doc, path);
     };
     let segments: Vec<Segment> = path.iter().map(|k| Segment::Key(k.clone())).collect();
     root.at_path(&segments)

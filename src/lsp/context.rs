@@ -308,6 +308,33 @@ fn close_inline(table: &mut Vec<String>, inline: &mut Vec<usize>) {
     }
 }
 
+/// The keys written directly in the table a header (or the top level, for
+/// an empty `table`) opens, read line by line: the document need not parse.
+pub fn keys_in(doc: &Document, table: &[String]) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut start = 0;
+    for line in doc.text.split_inclusive('\n') {
+        let line_start = start;
+        start += line.len();
+        if let Some(segments) = header(line, line_start) {
+            current = segments.into_iter().map(|s| s.name).collect();
+            continue;
+        }
+        if current != table {
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let (segments, end) = key_path(trimmed, 0);
+        if trimmed[end..].trim_start().starts_with('=')
+            && let Some(first) = segments.into_iter().next()
+        {
+            keys.push(first.name);
+        }
+    }
+    keys
+}
+
 /// The header segment or key under `offset`.
 pub fn target(doc: &Document, offset: usize) -> Option<Target> {
     let offset = floor_char(&doc.text, offset);
