@@ -73,8 +73,6 @@ struct Open {
 pub struct Analysis {
     pub version: i32,
     pub report: FileDiagnostics,
-    /// The spec's file (`None` for an unsaved, non-`file:` document).
-    pub path: Option<PathBuf>,
     pub spec_dir: PathBuf,
     /// What it asked of the bento stage, for the cache and the bento
     /// features (completion of names, hover, go to definition).
@@ -534,7 +532,6 @@ fn analyze(uri: &Uri, doc: &Document, cache: &mut Cache) -> Analysis {
     Analysis {
         version: doc.version,
         report: output.report,
-        path,
         spec_dir,
         request,
     }
@@ -579,9 +576,9 @@ fn request_from_text(text: &str, spec_dir: &Path) -> Option<BentoRequest> {
 }
 
 /// The check's diagnostics as LSP diagnostics: same code, message,
-/// severity and span; the help and label follow the message; where a fix
-/// edits a second place (a key moved to the top), that place is related
-/// information.
+/// severity and span. The label and the help (which `check` prints under
+/// the span) are related information at the span, and so is each other
+/// place a fix edits (a key moved above the first table).
 pub fn to_lsp_diagnostics(
     uri: &Uri,
     doc: &Document,
@@ -600,23 +597,23 @@ fn to_lsp_diagnostic(
     d: &diagnostic::Diagnostic,
 ) -> lsp_types::Diagnostic {
     let span = d.span.clone().unwrap_or(0..0);
-    let mut message = d.message.clone();
-    if let Some(label) = &d.label {
-        message.push_str(&format!(" ({label})"));
-    }
-    if let Some(help) = &d.help {
-        message.push_str(&format!("\nhelp: {help}"));
-    }
-    let related: Vec<DiagnosticRelatedInformation> = d
-        .suggestions
-        .iter()
-        .flat_map(|s| s.edits.iter().map(move |e| (s, e)))
-        .filter(|(_, e)| e.span.start > span.end || e.span.end < span.start)
-        .map(|(s, e)| DiagnosticRelatedInformation {
-            location: Location::new(uri.clone(), doc.range(&e.span)),
-            message: s.message.clone(),
-        })
-        .collect();
+    let here = |message: String| DiagnosticRelatedInformation {
+        location: Location::new(uri.clone(), doc.range(&span)),
+        message,
+    };
+    let mut related: Vec<DiagnosticRelatedInformation> = Vec::new();
+    related.extend(d.label.clone().map(here));
+    related.extend(d.help.as_ref().map(|h| here(format!("help: {h}"))));
+    related.extend(
+        d.suggestions
+            .iter()
+            .flat_map(|s| s.edits.iter().map(move |e| (s, e)))
+            .filter(|(_, e)| e.span.start > span.end || e.span.end < span.start)
+            .map(|(s, e)| DiagnosticRelatedInformation {
+                location: Location::new(uri.clone(), doc.range(&e.span)),
+                message: s.message.clone(),
+            }),
+    );
     lsp_types::Diagnostic {
         range: doc.range(&span),
         severity: Some(match d.severity() {
@@ -627,7 +624,7 @@ fn to_lsp_diagnostic(
         code: Some(NumberOrString::String(d.rule.code.to_string())),
         code_description: None,
         source: Some("bentoray".into()),
-        message,
+        message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
         data: None,

@@ -204,13 +204,21 @@ fn diagnostics_match_check_with_utf16_positions() {
             .collect::<Vec<_>>()
     );
     for (lsp, cli) in diags.iter().zip(&cli) {
-        assert!(
-            lsp["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(cli["message"].as_str().unwrap()),
-            "{lsp} vs {cli}"
-        );
+        assert_eq!(lsp["message"], cli["message"]);
+        // What `check` prints under the span: label, then help.
+        let related: Vec<&str> = lsp["relatedInformation"]
+            .as_array()
+            .map(|r| r.iter().map(|i| i["message"].as_str().unwrap()).collect())
+            .unwrap_or_default();
+        if let Some(label) = cli["label"].as_str() {
+            assert_eq!(related[0], label);
+        }
+        if let Some(help) = cli["help"].as_str() {
+            assert!(
+                related.contains(&format!("help: {help}").as_str()),
+                "{related:?}"
+            );
+        }
         let severity = match cli["severity"].as_str().unwrap() {
             "error" => 1,
             "warning" => 2,
@@ -331,8 +339,19 @@ fn enable_batching_fix_and_moved_key_fix() {
         .find(|d| d["message"].as_str().unwrap().contains("top-level key"))
         .unwrap_or_else(|| panic!("a table-trap diagnostic in {diags:?}"));
     // The fix's other place (above the first header) is related information.
+    let other_place = moved["relatedInformation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("move `enable_batching")
+        })
+        .unwrap_or_else(|| panic!("the move's place in {moved}"));
     assert_eq!(
-        moved["relatedInformation"][0]["location"]["range"]["start"],
+        other_place["location"]["range"]["start"],
         pos(&trapped, "[service]")
     );
     let at = pos(&trapped, "enable_batching = true\n");
@@ -621,6 +640,9 @@ fn hover_and_definition_on_a_legacy_bento() {
         option.contains("In the target Ray 2.60: available"),
         "{option}"
     );
+    // A key inside an inline table.
+    let inline = hover(&mut client, pos(&text, "resources ="));
+    assert!(inline.starts_with("**`resources`**"), "{inline}");
     let code = hover(&mut client, pos(&text, "BR302"));
     assert!(code.starts_with("**BR302** (batching-disabled"), "{code}");
     // On a diagnostic's span: its explanation follows.

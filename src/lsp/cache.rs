@@ -124,3 +124,63 @@ fn watched_paths(request: &BentoRequest, bento_dir: Option<&Path>) -> Vec<PathBu
     }
     paths
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn reloads_only_when_the_bento_changes_on_disk() {
+        let store = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bentoml"),
+            store.path(),
+        );
+        let request = BentoRequest {
+            value: "iris_classifier:latest".into(),
+            spec_dir: store.path().to_path_buf(),
+            store: store.path().to_path_buf(),
+            store_origin: "a test",
+            all_methods: false,
+            batched: Vec::new(),
+        };
+        let mut cache = Cache::default();
+        for _ in 0..3 {
+            assert!(cache.get(&request).bento.is_some());
+        }
+        assert_eq!(cache.loads, 1, "one load for three checks");
+        assert!(!cache.is_stale(&request));
+
+        // bento.yaml rewritten (a rebuilt bento): one more load.
+        let yaml = store
+            .path()
+            .join("bentos/iris_classifier/uipstxhkfwmbwax4/bento.yaml");
+        let text = std::fs::read_to_string(&yaml).unwrap();
+        std::fs::write(&yaml, format!("{text}\n")).unwrap();
+        assert!(cache.is_stale(&request));
+        cache.get(&request);
+        cache.get(&request);
+        assert_eq!(cache.loads, 2);
+
+        // A different request (another runner batched) is its own entry.
+        let batched = BentoRequest {
+            batched: vec!["echo".into()],
+            ..request.clone()
+        };
+        cache.get(&batched);
+        assert_eq!(cache.loads, 3);
+        assert!(cache.peek(&request).is_some());
+    }
+}

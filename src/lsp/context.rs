@@ -349,21 +349,38 @@ pub fn target(doc: &Document, offset: usize) -> Option<Target> {
             span: segments[index].span.clone(),
         });
     }
-    let trimmed = text.trim_start();
-    let indent = text.len() - trimmed.len();
-    let (segments, end) = key_path(trimmed, line.start + indent);
-    if !doc.text[end..line.end].trim_start().starts_with('=') {
+    // The bare key under the cursor, followed by `=` or `.`: a key at the
+    // start of the line, in a dotted key or in an inline table.
+    let bytes = doc.text.as_bytes();
+    let is_key_byte = |b: u8| is_bare(b as char);
+    let mut start = offset;
+    while start > line.start && is_key_byte(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < line.end && is_key_byte(bytes[end]) {
+        end += 1;
+    }
+    if start == end {
         return None;
     }
-    let index = segments
-        .iter()
-        .position(|s| s.span.start <= offset && offset <= s.span.end)?;
-    let mut path = enclosing_table(doc, offset);
-    path.extend(segments[..=index].iter().map(|s| s.name.clone()));
-    Some(Target::Key {
-        path,
-        span: segments[index].span.clone(),
-    })
+    let after = doc.text[end..line.end].trim_start();
+    if !(after.starts_with('=') || after.starts_with('.')) {
+        return None;
+    }
+    let mut table = enclosing_table(doc, offset);
+    let before = &doc.text[line.start..start];
+    match line_context(before, line.start, start, &mut table)? {
+        Context::Key { table, .. } => {
+            let mut path = table;
+            path.push(doc.text[start..end].to_string());
+            Some(Target::Key {
+                path,
+                span: start..end,
+            })
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -460,5 +477,19 @@ mod tests {
                 span: 25..32
             })
         );
+        let inline = Document::new(
+            "[service]\nray_actor_options = { \"é\" = 1, num_cpus = 1 }\n".into(),
+            0,
+        );
+        let at = inline.text.find("num_cpus").unwrap();
+        assert_eq!(
+            target(&inline, at + 2),
+            Some(Target::Key {
+                path: strings(&["service", "ray_actor_options", "num_cpus"]),
+                span: at..at + 8
+            })
+        );
+        // A value is not a key.
+        assert_eq!(target(&doc, 37), None);
     }
 }
