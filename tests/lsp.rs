@@ -663,6 +663,17 @@ fn hover_and_definition_on_a_legacy_bento() {
         let source = std::fs::read_to_string(&path).unwrap();
         (path, source.lines().nth(line).unwrap().to_string())
     };
+    let bento = hover(&mut client, pos(&text, "iris_classifier:latest"));
+    assert!(
+        bento.starts_with(
+            "**bento `iris_classifier:uipstxhkfwmbwax4`** (runner-based bento, BentoML 1.1.11)"
+        ),
+        "{bento}"
+    );
+    assert!(bento.contains("Runners: `iris_clf`, `echo`"), "{bento}");
+    let (path, line) = definition(&mut client, "iris_classifier:latest");
+    assert!(path.ends_with("uipstxhkfwmbwax4/bento.yaml"), "{path:?}");
+    assert_eq!(line, "service: service:svc");
     let (path, line) = definition(&mut client, "iris_clf]");
     assert!(path.ends_with("bento.yaml"), "{path:?}");
     assert_eq!(line, "- name: iris_clf");

@@ -19,6 +19,12 @@ use crate::spec::ray::{NEWEST_RAY, OptionTable, VALUE_FEATURES};
 use crate::spec::spanned::Segment;
 use crate::spec::types::{committed_schema, find_option};
 
+/// The committed schema, read once per server.
+pub fn schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(committed_schema)
+}
+
 /// Most tags offered for `bento = "`: a store may hold thousands.
 const MAX_TAGS: usize = 500;
 
@@ -217,13 +223,13 @@ fn batchable(u: &bento::Unit) -> impl Iterator<Item = &bento::Method> {
 /// The schema's properties of the table at `path`, with their subschemas
 /// and documentation, less the options the target release does not have.
 fn properties(path: &[String], target: RayVersion) -> Vec<(String, Value, Option<String>)> {
-    let schema = committed_schema();
+    let schema = schema();
     let segments: Vec<Segment> = path.iter().map(|k| Segment::Key(k.clone())).collect();
-    let Some(at) = schema_at(&schema, &schema, &segments) else {
+    let Some(at) = schema_at(schema, schema, &segments) else {
         return Vec::new();
     };
     let table = option_table(path);
-    let Some(props) = resolve(&schema, at)
+    let Some(props) = resolve(schema, at)
         .get("properties")
         .and_then(Value::as_object)
     else {
@@ -237,9 +243,9 @@ fn properties(path: &[String], target: RayVersion) -> Vec<(String, Value, Option
                 .is_none_or(|o| o.availability.exists_in(target))
         })
         .map(|(key, sub)| {
-            let doc = option_markdown(&schema, path, key, sub, target);
+            let doc = option_markdown(schema, path, key, sub, target);
             // Resolved, so callers see types and enums.
-            let mut resolved = resolve(&schema, sub).clone();
+            let mut resolved = resolve(schema, sub).clone();
             if let (Value::Object(map), Some(default)) = (&mut resolved, sub.get("default")) {
                 map.insert("default".into(), default.clone());
             }
@@ -253,8 +259,8 @@ fn is_table(schema: &Value) -> bool {
 }
 
 fn type_detail(sub: &Value, default: Option<String>) -> String {
-    let schema = committed_schema();
-    let what = describe(&schema, sub);
+    let schema = schema();
+    let what = describe(schema, sub);
     match default.or_else(|| sub.get("default").map(|d| d.to_string())) {
         Some(d) => format!("{what} (default {d})"),
         None => what,
@@ -307,16 +313,16 @@ fn value_items(view: &View, table: &[String], key: &str) -> Vec<(Value, Option<S
             .map(|(tag, detail)| (Value::String(tag), Some(detail)))
             .collect();
     }
-    let schema = committed_schema();
+    let schema = schema();
     let mut path: Vec<Segment> = table.iter().map(|k| Segment::Key(k.clone())).collect();
     path.push(Segment::Key(key.to_string()));
-    let Some(at) = schema_at(&schema, &schema, &path) else {
+    let Some(at) = schema_at(schema, schema, &path) else {
         return Vec::new();
     };
     let target = target(view);
     let option = option_table(table);
     let mut values = Vec::new();
-    collect_values(&schema, at, &mut values);
+    collect_values(schema, at, &mut values);
     values
         .into_iter()
         .filter(|(v, _)| {

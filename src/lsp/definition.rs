@@ -1,4 +1,5 @@
-//! Go to definition: a runner's entry in bento.yaml; a service's class and
+//! Go to definition: the `bento` value's bento.yaml; a runner's entry in
+//! bento.yaml; a service's class and
 //! an API's method in the bento's Python source; a model-backed method's
 //! signature in its model's model.yaml.
 
@@ -20,6 +21,11 @@ pub fn handle(view: &View, raw: &Value) -> Result<Value, String> {
     let Some(bento) = view.bento else {
         return Ok(Value::Null);
     };
+    if super::hover::on_bento_value(view, offset) {
+        let found = location(&bento.path.join("bento.yaml"), 1);
+        return serde_json::to_value(found.map(GotoDefinitionResponse::Scalar))
+            .map_err(|e| e.to_string());
+    }
     let path = match context::target(view.doc, offset) {
         Some(Target::Header { path, .. }) => path,
         _ => return Ok(Value::Null),

@@ -12,7 +12,6 @@ use crate::bento::{Bento, Method, Unit, UnitKind};
 use crate::check::schema_at;
 use crate::diagnostic::rules::{self, Rule};
 use crate::spec::spanned::Segment;
-use crate::spec::types::committed_schema;
 
 pub fn handle(view: &View, raw: &Value) -> Result<Value, String> {
     let p: HoverParams = params(raw)?;
@@ -85,7 +84,41 @@ fn code_at(text: &str, offset: usize) -> Option<(&'static Rule, std::ops::Range<
     Some((rules::find(word)?, start..end))
 }
 
+/// Whether `offset` is in the top-level `bento = "..."` value.
+pub fn on_bento_value(view: &View, offset: usize) -> bool {
+    matches!(
+        context::at(view.doc, offset),
+        Some(context::Context::Value { table, key, .. }) if table.is_empty() && key == "bento"
+    )
+}
+
+/// What the `bento` value resolved to.
+fn bento_markdown(bento: &Bento) -> String {
+    let units: Vec<String> = bento
+        .keyed_units()
+        .map(|u| format!("`{}`", u.name))
+        .collect();
+    format!(
+        "**bento `{}`** ({} bento, BentoML {})\n\n{}: {}\n\nRead from `{}`\n",
+        bento.tag(),
+        match bento.kind {
+            crate::bento::BentoKind::Runners => "runner-based",
+            crate::bento::BentoKind::Services => "`@bentoml.service`",
+        },
+        bento.bentoml_version,
+        capitalize(bento.kind.section()),
+        units.join(", "),
+        bento.path.display()
+    )
+}
+
 fn target_markdown(view: &View, offset: usize) -> Option<(String, std::ops::Range<usize>)> {
+    if let Some(bento) = view.bento
+        && on_bento_value(view, offset)
+    {
+        let line = view.doc.line_at(offset);
+        return Some((bento_markdown(bento), line));
+    }
     let (path, span) = match context::target(view.doc, offset)? {
         Target::Header { path, span } | Target::Key { path, span } => (path, span),
     };
@@ -105,14 +138,11 @@ fn target_markdown(view: &View, offset: usize) -> Option<(String, std::ops::Rang
             _ => {}
         }
     }
-    let schema = committed_schema();
+    let schema = super::complete::schema();
     let segments: Vec<Segment> = path.iter().map(|k| Segment::Key(k.clone())).collect();
-    let sub = schema_at(&schema, &schema, &segments)?;
+    let sub = schema_at(schema, schema, &segments)?;
     let (key, table) = path.split_last()?;
-    Some((
-        option_markdown(&schema, table, key, sub, target(view)),
-        span,
-    ))
+    Some((option_markdown(schema, table, key, sub, target(view)), span))
 }
 
 /// What the bento says of a unit: kind, methods or APIs, models, settings.
