@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use serde_json::{Value, json};
 
+mod common;
+use common::copy_dir;
+
 const WAIT: Duration = Duration::from_secs(30);
 
 struct Client {
@@ -21,15 +24,20 @@ struct Client {
 }
 
 impl Client {
-    fn start() -> Client {
+    /// A server on an in-memory connection, not initialized yet.
+    fn connect() -> Client {
         let (server, client) = Connection::memory();
         let handle = std::thread::spawn(move || bentoray::lsp::serve(&server));
-        let mut c = Client {
+        Client {
             connection: client,
             server: Some(handle),
             next_id: 0,
             pending: Vec::new(),
-        };
+        }
+    }
+
+    fn start() -> Client {
+        let mut c = Client::connect();
         let init = c.request(
             "initialize",
             json!({"capabilities": {}, "initializationOptions": {"debounceMs": 20}}),
@@ -757,28 +765,9 @@ fn a_rebuilt_bento_is_reloaded() {
     client.shutdown();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn protocol_edge_cases() {
-    let (server, client) = Connection::memory();
-    let handle = std::thread::spawn(move || bentoray::lsp::serve(&server));
-    let mut c = Client {
-        connection: client,
-        server: Some(handle),
-        next_id: 0,
-        pending: Vec::new(),
-    };
+    let mut c = Client::connect();
     // Before initialize: ServerNotInitialized.
     let r = c.request("textDocument/hover", json!({}));
     assert_eq!(r["error"]["code"], -32002);
@@ -942,4 +931,46 @@ fn apply(doc: &str, line: usize, start_char: usize, end_char: usize, text: &str)
     let (s, e) = (offset(start_char), offset(end_char));
     let e = e.max(s);
     format!("{}{}{}", &doc[..s], text, &doc[e..])
+}
+
+#[test]
+fn a_bento_is_loaded_once_until_it_changes_on_disk() {
+    use bentoray::check::BentoRequest;
+    use bentoray::lsp::Cache;
+    let store = tempfile::tempdir().unwrap();
+    copy_dir(&examples().join("bentoml"), store.path());
+    let request = BentoRequest {
+        value: "iris_classifier:latest".into(),
+        spec_dir: store.path().to_path_buf(),
+        store: store.path().to_path_buf(),
+        store_origin: "a test",
+        all_methods: false,
+        batched: Vec::new(),
+    };
+    let mut cache = Cache::default();
+    for _ in 0..3 {
+        assert!(cache.get(&request).bento.is_some());
+    }
+    assert_eq!(cache.loads, 1, "one load for three checks");
+    assert!(!cache.is_stale(&request));
+
+    // bento.yaml rewritten (a rebuilt bento): one more load.
+    let yaml = store
+        .path()
+        .join("bentos/iris_classifier/uipstxhkfwmbwax4/bento.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{text}\n")).unwrap();
+    assert!(cache.is_stale(&request));
+    cache.get(&request);
+    cache.get(&request);
+    assert_eq!(cache.loads, 2);
+
+    // Another runner batched is another request (its sources may matter).
+    let batched = BentoRequest {
+        batched: vec!["echo".into()],
+        ..request.clone()
+    };
+    cache.get(&batched);
+    assert_eq!(cache.loads, 3);
+    assert!(cache.peek(&request).is_some());
 }

@@ -39,7 +39,11 @@ pub fn handle(view: &View, raw: &Value) -> Result<Value, String> {
                 })
                 .collect();
             actions.push(CodeAction {
-                title: format!("{} ({})", capitalize_first(&fix.message), d.rule.code),
+                title: format!(
+                    "{} ({})",
+                    super::hover::capitalize(&fix.message),
+                    d.rule.code
+                ),
                 kind: Some(CodeActionKind::QUICKFIX),
                 diagnostics: Some(vec![lsp_diag.clone()]),
                 edit: Some(WorkspaceEdit {
@@ -52,14 +56,6 @@ pub fn handle(view: &View, raw: &Value) -> Result<Value, String> {
         }
     }
     serde_json::to_value(actions).map_err(|e| e.to_string())
-}
-
-fn capitalize_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// For "batching options have no effect": set `enable_batching = false` to

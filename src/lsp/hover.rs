@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::complete::{option_markdown, target, unit_detail};
 use super::context::{self, Target};
 use super::{View, params};
-use crate::bento::{Bento, Method, Unit, UnitKind};
+use crate::bento::{Bento, Method, Sourced, Unit, UnitKind};
 use crate::check::schema_at;
 use crate::diagnostic::rules::{self, Rule};
 use crate::spec::spanned::Segment;
@@ -222,33 +222,23 @@ fn method_markdown(m: &Method) -> String {
     if let Some(route) = &m.route {
         out.push_str(&format!("\nRoute: `{route}`\n"));
     }
-    if let Some(size) = m
-        .max_batch_size
-        .as_ref()
-        .and_then(|s| s.value.map(|v| (v, s)))
-    {
-        out.push_str(&format!(
-            "\nmax_batch_size: {} (from {})\n",
-            size.0, size.1.from
-        ));
-    }
-    if let Some(lat) = m
-        .max_latency_ms
-        .as_ref()
-        .and_then(|s| s.value.map(|v| (v, s)))
-    {
-        out.push_str(&format!(
-            "\nmax_latency_ms: {} (from {})\n",
-            lat.0, lat.1.from
-        ));
-    }
+    sourced_line(&mut out, "max_batch_size", m.max_batch_size.as_ref());
+    sourced_line(&mut out, "max_latency_ms", m.max_latency_ms.as_ref());
     for (arg, expr) in &m.unknown {
         out.push_str(&format!("\n`{arg}` is not a literal: `{expr}`\n"));
     }
     out
 }
 
-fn capitalize(word: &str) -> String {
+/// `name: value (from where)`, for a setting with a literal value.
+fn sourced_line<T: std::fmt::Display>(out: &mut String, name: &str, setting: Option<&Sourced<T>>) {
+    if let Some((value, from)) = setting.and_then(|s| s.value.as_ref().map(|v| (v, &s.from))) {
+        out.push_str(&format!("\n{name}: {value} (from {from})\n"));
+    }
+}
+
+/// The text with its first letter upper-case.
+pub fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()
