@@ -36,29 +36,60 @@ pub struct Checked {
     pub bento_defaults: BentoDefaults,
 }
 
-/// Why a checked spec cannot be built yet, if it cannot: the services
-/// entrypoint for new-style bentos is not available (BR205). `build` stops
-/// before writing anything.
-pub fn build_blocker(checked: &Checked) -> Option<Diagnostic> {
+/// Why a checked spec cannot be built, if it cannot; `build` stops before
+/// writing anything. For a new-style bento (the native entrypoint; BR342
+/// already rejects `entrypoint = "bentoml"` for one): a service whose APIs,
+/// or a dependency whose attribute, bentoray could not read from the sources
+/// (BR205: the entrypoint is compiled from them), and APIs of services called
+/// through handles that are named like Ray's own deployment methods (BR365).
+pub fn build_blockers(checked: &Checked) -> Vec<Diagnostic> {
     let bento = &checked.bento;
-    if bento.kind != bento::BentoKind::Services {
-        return None;
+    if bento.kind != bento::BentoKind::Services
+        || checked.spec.entrypoint != types::EntrypointKind::Native
+    {
+        return Vec::new();
     }
-    let services: Vec<&str> = bento.keyed_units().map(|u| u.name.as_str()).collect();
-    Some(
-        Diagnostic::new(
-            &rules::UNSUPPORTED_BENTO,
-            format!(
-                "bento `{}` is a new-style `@bentoml.service` bento ({} services, entry `{}`); bentoray cannot build its entrypoint yet",
-                bento.tag(),
-                services.len(),
-                bento.service_name
-            ),
-        )
-        .at(checked.bento_span.clone())
-        .label("new-style services")
-        .help("`bentoray check` validates it fully; the entrypoint that serves services on Ray Serve (one deployment per service) is not available yet, so nothing was written"),
-    )
+    let at = |d: Diagnostic| d.at(checked.bento_span.clone());
+    let mut diags = Vec::new();
+    for unit in bento.keyed_units() {
+        let entry = matches!(unit.kind, bento::UnitKind::Service { entry: true });
+        let Some(apis) = unit.methods.as_deref() else {
+            diags.push(at(Diagnostic::new(
+                &rules::UNSUPPORTED_BENTO,
+                format!("the APIs of service `{}` cannot be read ({}), so bentoray cannot compile its deployment", unit.name, unit.methods_from),
+            )
+            .label("new-style services")
+            .help("the entrypoint calls each API by name and batches the batchable ones: keep the service's class and its `@bentoml.api` methods in the bento's Python sources (`include` in bentofile.yaml)")));
+            continue;
+        };
+        for dependency in &unit.dependencies {
+            if let (None, Some(service)) = (&dependency.attribute, &dependency.service) {
+                diags.push(at(Diagnostic::new(
+                    &rules::UNSUPPORTED_BENTO,
+                    format!("service `{}` depends on `{service}`, but bentoray cannot find the class attribute that holds the dependency", unit.name),
+                )
+                .label("new-style services")
+                .help(format!("the entrypoint replaces that attribute with a client of `{service}`'s deployment: write it as `name = bentoml.depends({service})` in the class body of `{}`", unit.name))));
+            }
+        }
+        // The entry service is served through its ASGI app: its APIs are
+        // not deployment methods.
+        if entry {
+            continue;
+        }
+        for api in apis
+            .iter()
+            .filter(|a| RAY_DEPLOYMENT_METHODS.contains(&a.name.as_str()))
+        {
+            diags.push(at(Diagnostic::new(
+                &rules::API_NAME_RESERVED_BY_RAY,
+                format!("API `{}` of service `{}` ({}) has the name of one of Ray Serve's own deployment methods", api.name, unit.name, api.origin),
+            )
+            .label("new-style services")
+            .help(format!("`{}` is called through a deployment handle, one deployment method per API; Ray Serve reserves {} for itself. Rename the method (clients call it by its new name)", unit.name, RAY_DEPLOYMENT_METHODS.map(|m| format!("`{m}`")).join(", ")))));
+        }
+    }
+    diags
 }
 
 /// The Ray option defaults a bento's own settings give on `target`, as if
@@ -70,6 +101,19 @@ pub fn bento_defaults(bento: &Bento, target: RayVersion) -> BentoDefaults {
     };
     mapping::map(&empty, bento, target, &mut Vec::new())
 }
+
+/// Method names Ray Serve calls on a deployment itself (Ray 2.60:
+/// `ray/serve/_private/constants.py`, `replica.py`).
+pub const RAY_DEPLOYMENT_METHODS: [&str; 8] = [
+    "__call__",
+    "__del__",
+    "__init__",
+    "__serve_build_asgi_app__",
+    "check_health",
+    "reconfigure",
+    "record_replica_metadata",
+    "record_routing_stats",
+];
 
 #[derive(Debug)]
 pub struct CheckOutput {

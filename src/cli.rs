@@ -281,8 +281,12 @@ fn build(
         report: mut diags,
         mut checked,
     } = check::check_file(spec_path, &name);
-    if let Some(blocker) = checked.as_ref().and_then(check::build_blocker) {
-        diags.diagnostics.push(blocker);
+    let blockers = checked
+        .as_ref()
+        .map(check::build_blockers)
+        .unwrap_or_default();
+    if !blockers.is_empty() {
+        diags.diagnostics.extend(blockers);
         checked = None;
     }
     let code = exit_code(&diags, args.deny_warnings);

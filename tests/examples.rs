@@ -4,6 +4,7 @@
 
 mod common;
 
+use bentoray::bento::BentoKind;
 use bentoray::spec::types::EntrypointKind;
 use common::{
     assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for, python_json,
@@ -16,6 +17,7 @@ const EXAMPLES: &[&str] = &[
     "batching",
     "two_runners",
     "bentoml_mode",
+    "services",
 ];
 
 fn snapshot_settings() -> insta::Settings {
@@ -45,12 +47,12 @@ fn examples_match_snapshots() {
     }
 }
 
-/// The new-style example: its diagnostics and the deployment units bentoray
-/// read from its bento.yaml and Python sources are snapshotted; `build`
-/// stops with BR205 and writes nothing (the services entrypoint is not
-/// available yet).
+/// The new-style example: the deployment units bentoray read from its
+/// bento.yaml and Python sources are snapshotted (its diagnostics, plan and
+/// emitted files are, with the other examples'), and `build` writes both
+/// files.
 #[test]
-fn services_example_is_checked_and_not_built() {
+fn services_example_is_read_and_built() {
     let name = "examples/services/bentoray.toml";
     let out = bentoray::check::check_file(&root().join(name), name);
     let checked = out.checked.unwrap_or_else(|| {
@@ -60,23 +62,13 @@ fn services_example_is_checked_and_not_built() {
         )
     });
     snapshot_settings().bind(|| {
-        insta::assert_snapshot!(
-            "services__diagnostics",
-            bentoray::diagnostic::render_human(&out.report, false)
-        );
         insta::assert_json_snapshot!("services__bento", checked.bento);
-        insta::assert_json_snapshot!(
-            "services__plan",
-            bentoray::plan::lower(&checked, "bentoray.toml")
-        );
     });
-    let blocker = bentoray::check::build_blocker(&checked).expect("new-style build is blocked");
-    assert_eq!(blocker.rule.code, "BR205");
+    assert!(bentoray::check::build_blockers(&checked).is_empty());
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out");
-    let run = common::bentoray(&["build", name, "-o", target.to_str().unwrap()], &root());
-    assert_eq!(run.status.code(), Some(1));
-    assert!(!target.exists(), "nothing is written for a new-style bento");
+    bentoray_ok(&["build", name, "-o", target.to_str().unwrap()], &root());
+    assert!(target.join("serve.yaml").is_file() && target.join("bento_ray.py").is_file());
 }
 
 #[test]
@@ -168,8 +160,13 @@ fn emitted_python_is_valid_and_passes_the_plan() {
     };
     let ruff = ruff("emitted_python_is_valid_and_passes_the_plan");
     if let Some(ruff) = &ruff {
-        let runtime = root().join("src/emit/native_runtime.py");
-        assert_ruff_formatted(ruff, &runtime, "native_runtime.py");
+        for runtime in [
+            "native_runtime_common.py",
+            "native_runtime.py",
+            "native_services_runtime.py",
+        ] {
+            assert_ruff_formatted(ruff, &root().join("src/emit").join(runtime), runtime);
+        }
     }
     for example in EXAMPLES {
         let name = format!("examples/{example}/bentoray.toml");
@@ -206,6 +203,49 @@ fn emitted_python_is_valid_and_passes_the_plan() {
                     args["batching_config"],
                     serde_json::json!(e.batching_config())
                 );
+            }
+            EntrypointKind::Native if e.bento_kind == BentoKind::Services => {
+                let data = native_data(python, &path);
+                assert_eq!(data["BENTO_TAG"], serde_json::json!(plan.bento_tag));
+                assert_eq!(data["ENTRY_SERVICE"], serde_json::json!(e.service_name));
+                let services = data["SERVICES"].as_object().unwrap();
+                let names: Vec<&String> = services.keys().collect();
+                let expected: Vec<&String> = e.units.iter().map(|u| &u.name).collect();
+                assert_eq!(names, expected, "{example}: every service, in bento order");
+                for u in &e.units {
+                    let got = &services[&u.name];
+                    assert_eq!(got["deployment"], serde_json::json!(u.deployment));
+                    assert_eq!(got["options"], serde_json::json!(u.options), "{}", u.name);
+                    let apis = got["apis"].as_object().unwrap();
+                    let methods = u.methods.as_ref().unwrap();
+                    assert_eq!(apis.len(), methods.len(), "{}", u.name);
+                    for m in methods {
+                        let api = &apis[&m.name];
+                        assert_eq!(api["batchable"], m.batchable);
+                        assert_eq!(api["streaming"], m.streaming);
+                        assert_eq!(api["is_async"], serde_json::json!(m.is_async));
+                        assert_eq!(
+                            api["batch"],
+                            serde_json::json!(m.batch),
+                            "{}.{}",
+                            u.name,
+                            m.name
+                        );
+                    }
+                    let deps: serde_json::Map<String, serde_json::Value> = u
+                        .dependencies
+                        .iter()
+                        .filter(|d| d.url.is_none())
+                        .map(|d| {
+                            (
+                                d.attribute.clone().unwrap(),
+                                serde_json::json!(d.service.clone().unwrap()),
+                            )
+                        })
+                        .collect();
+                    assert_eq!(got["dependencies"], serde_json::Value::Object(deps));
+                }
+                assert!(!files[1].contents.contains("ray.serve._private"));
             }
             EntrypointKind::Native => {
                 let data = native_data(python, &path);

@@ -64,12 +64,16 @@ fn hostile_strings_round_trip_through_python() {
     }
     // Everything after the data section is bentoray's fixed runtime, byte
     // for byte, whatever the input.
-    let runtime = include_str!("../src/emit/native_runtime.py").trim_start_matches('\n');
+    let runtime = format!(
+        "{}\n\n\n{}",
+        include_str!("../src/emit/native_runtime_common.py").trim_matches('\n'),
+        include_str!("../src/emit/native_runtime.py").trim_matches('\n')
+    );
     let (_, after) = text
         .split_once("# ---- runtime (the same for every bento) ----\n")
         .expect("runtime marker");
     assert!(
-        after.starts_with(runtime),
+        after.starts_with(&runtime),
         "the runtime part differs from native_runtime.py"
     );
     // Parse with Python's own parser: before the runtime there is only the

@@ -13,8 +13,6 @@ use bentoray::plan::{self, Plan};
 use bentoray::spec::types::{BentoSerialization, EntrypointKind};
 use serde_json::{Map, Value, json};
 
-/// The runtime the native entrypoint ends with, as shipped.
-const NATIVE_RUNTIME: &str = include_str!("../../src/emit/native_runtime.py");
 
 /// Checks a spec like `bentoray build` does and, when it compiles, verifies
 /// the emitted files. Panics on any broken invariant.
@@ -227,10 +225,10 @@ fn verify_python(plan: &Plan, text: &str, header: &str) {
                 object(&e.service_deployment_config),
             );
             assign(&mut p, "RUNNERS", expected_runners(plan));
-            let mut runtime = NATIVE_RUNTIME.trim_start_matches('\n').to_string();
-            if !runtime.ends_with('\n') {
-                runtime.push('\n');
-            }
+            // The runtime as shipped (src/emit/native_runtime_common.py,
+            // then the legacy runtime).
+            let mut runtime = python::native_runtime(e.bento_kind);
+            runtime.push('\n');
             let tail = format!(
                 "\n\n# ---- runtime (the same for every bento) ----\n{runtime}\n\n{} = _build_application()\n",
                 e.variable

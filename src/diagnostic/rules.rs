@@ -81,8 +81,8 @@ rules! {
         summary "The bento's `bento.yaml` (or a model's `model.yaml`) cannot be read."
         doc "The file is missing, unreadable or not the YAML that BentoML writes. Rebuild the bento or point `bento` at a complete bento directory.";
     UNSUPPORTED_BENTO = "BR205" "unsupported-bento" Error "service_build"
-        summary "`bentoray build` cannot yet generate an entrypoint for a new-style `@bentoml.service` bento."
-        doc "bentoray reads and checks new-style bentos (their services, APIs, dependencies and the `[services]` and `[batching]` tables) with `bentoray check`, but the entrypoint that serves services on Ray Serve is not available yet, so `build` stops before writing anything. `bentoml.ray.deployment` cannot serve these bentos either (it fails with AttributeError).";
+        summary "`bentoray build` cannot compile the entrypoint of a new-style bento whose APIs or dependency attributes it cannot read."
+        doc "The services entrypoint is compiled from the bento: every service's APIs (to call them by name through deployment handles and to batch the batchable ones) and the class attribute of every `bentoml.depends(Service)` (which it replaces with a client of that service's deployment). bentoray reads them from the bento's Python sources; when a service's class is not there or a dependency is not a plain class attribute, `build` stops before writing anything. Keep the service classes in the bento (`include` in bentofile.yaml) and write dependencies as `name = bentoml.depends(Service)`.";
     METHODS_UNKNOWN = "BR206" "methods-unknown" Warning "methods_unknown"
         summary "A runner's methods or a service's APIs, or whether one is batchable, cannot be known."
         doc "bentoray reads a custom runnable's methods (`@bentoml.Runnable.method`, `add_method`) and a service's APIs (`@bentoml.api`) from the bento's Python sources, literals only. When the class is not in the sources, a name is not a literal, or `batchable` / `batch_dim` / `max_batch_size` is an expression, the batching tables that depend on it are passed through unchecked; check them by hand, or write literals.";
@@ -235,6 +235,9 @@ rules! {
     ABOVE_BENTOML_CONCURRENCY = "BR362" "above-bentoml-concurrency" Warning "above_bentoml_concurrency"
         summary "`max_ongoing_requests` is above what BentoML itself admits per replica (`ceil(traffic.max_concurrency / workers)`): the excess gets HTTP 429."
         doc "BentoML enforces the service's `traffic.max_concurrency` inside every worker, divided by the number of workers (`MaxConcurrencyMiddleware(ceil(max_concurrency / workers))`), and answers 429 to requests above it. Each Ray replica is one BentoML worker, so with a higher `max_ongoing_requests` Ray sends requests that the replica rejects, instead of queueing them. Lower `max_ongoing_requests` to the limit (bentoray's default when the spec does not set it), or raise `max_concurrency` in the service.";
+    API_NAME_RESERVED_BY_RAY = "BR365" "api-name-reserved-by-ray" Error "service_api_reserved_name"
+        summary "An API of a service called through deployment handles has the name of one of Ray Serve's own deployment methods."
+        doc "Each service other than the entry service is a Ray deployment with one method per API, called by name through a `DeploymentHandle`. Ray Serve calls some methods of a deployment itself (`reconfigure` with `user_config`, `check_health` for health checks, `__call__` by default, `__del__` at shutdown, `record_routing_stats`, `record_replica_metadata`, and `__init__` / `__serve_build_asgi_app__`), so an API with one of these names would be called by Ray or hide Ray's behaviour. `build` stops before writing anything; rename the API. The entry service's APIs are served through its HTTP app and may have any name.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
