@@ -6,6 +6,15 @@
 #            `serve deploy`s it and checks every API, the deployments' replicas
 #            and options, and per-runner batching; then once more with
 #            bento_serialization = "LOCAL_BENTO".
+#   services: the same venv; builds a new-style (`@bentoml.service`) bento of
+#            three services (Gateway -> Middle -> Leaf: sync and async APIs,
+#            a pydantic argument, a batchable and streaming dependency APIs,
+#            `resources` and `workers` in decorators), `bentoray build`s and
+#            `serve deploy`s it and checks every API, that each dependency's
+#            answers come from its own replicas (PIDs), batches at the
+#            batchable API, replicas and options as planned; LOCAL_BENTO; a
+#            stale entrypoint; then sends the same requests to `bentoml serve`
+#            of the same bento on 127.0.0.1 and compares the answers.
 #   bentoml: bentoml==1.1.11 + ray[serve]==2.7.2 on Python 3.10 (pyenv), the
 #            `bentoml.ray.deployment` entrypoint on a single-method runner.
 #            SKIPPED (saying so) when no Python 3.10 is found.
@@ -17,9 +26,9 @@
 # end, also on failure. Never `ray stop`: it stops every Ray on the machine.
 #
 # Environment: E2E_VENV_ROOT (venv cache), E2E_PY310 (Python 3.10 to use),
-# E2E_PORT_BASE (default 26300; uses base..base+99 and 20100-20999),
+# E2E_PORT_BASE (default 26300; uses base..base+149 and 20100-20999),
 # BENTORAY (a prebuilt bentoray binary; default: cargo build --release),
-# E2E_MODES (default "native bentoml"), E2E_KEEP=1 (keep the work dir),
+# E2E_MODES (default "native services bentoml"), E2E_KEEP=1 (keep the work dir),
 # E2E_MUTATE (a sed script applied to the first native bento_ray.py, to see
 # the checks catch a broken runtime).
 # The last line is `N passed, M failed`; the exit status is non-zero on any failure.
@@ -28,7 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 e2e=$here/e2e
-modes=${E2E_MODES:-native bentoml}
+modes=${E2E_MODES:-native services bentoml}
 port_base=${E2E_PORT_BASE:-26300}
 work=$(mktemp -d "${TMPDIR:-/tmp}/bre2e.XXXXXX") # short: Ray's socket paths must fit 107 bytes
 results=$work/results
@@ -318,6 +327,99 @@ run_native() {
     fi
 }
 
+# --- services ----------------------------------------------------------------
+
+# services_spec NAME OUT APP PREFIX [--local-store]: writes the spec, prints its path
+services_spec() {
+    local name=$1 out=$2 app=$3 prefix=$4 spec
+    shift 4
+    spec=$work/$name/spec-$app/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec services --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" --app-name "$app" --route-prefix "$prefix" "$@" \
+        >"$spec" || return 1
+    echo "$spec"
+}
+
+run_services() {
+    local name=services t0 venv_py bin tag out spec msg
+    t0=$(now)
+    venv_py=$("$e2e/venv.sh" native-py3.11 python3 bentoml==1.4.40 "ray[serve]==2.60.0" scikit-learn) || {
+        record FAIL "$name: venv" "pip install failed"
+        return 1
+    }
+    bin=$(dirname "$venv_py")
+    note "$name: venv ready in $(since "$t0") s: $(versions "$venv_py")"
+    start_cluster "$name" "$bin" $((port_base + 100)) head || return 1
+    tag=$(build_bento "$name" "$venv_py" services_bento --no-model) || return 1
+
+    # Default: the exported bento travels with the deployments (EXPORT_BENTO).
+    out=$work/$name/out
+    spec=$(services_spec "$name" "$out" gateway /gw) || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    if grep -q '^ENTRY_SERVICE = "Gateway"$' "$out/bento_ray.py" && grep -q '^app = _build_application()$' "$out/bento_ray.py"; then
+        record PASS "$name: services entrypoint emitted" "bento_ray.py: SERVICES data, then the runtime"
+    else
+        record FAIL "$name: services entrypoint emitted" "no ENTRY_SERVICE / _build_application in bento_ray.py"
+        return 1
+    fi
+    deploy "$name" "$bin" "$out/serve.yaml" gateway || return 1
+    "$venv_py" "$e2e/driver.py" check services --url "http://127.0.0.1:$serve_port/gw" \
+        --dashboard "$dash_url" --app gateway --entrypoint "$out/bento_ray.py" \
+        --serve-yaml "$out/serve.yaml" --answers "$work/$name/ray-answers.json" >>"$summary" ||
+        dump_serve_logs "$name"
+
+    # LOCAL_BENTO: every replica loads the bento from BENTOML_HOME.
+    out=$work/$name/out-local
+    spec=$(services_spec "$name" "$out" gateway-local /gw-local --local-store) || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    deploy "$name" "$bin" "$out/serve.yaml" gateway-local || return 1
+    "$venv_py" "$e2e/driver.py" check services-local --url "http://127.0.0.1:$serve_port/gw-local" \
+        --dashboard "$dash_url" --app gateway-local --entrypoint "$out/bento_ray.py" \
+        --serve-yaml "$out/serve.yaml" >>"$summary" || dump_serve_logs "$name"
+
+    # An entrypoint whose API table no longer matches the bento must fail
+    # the deploy with the runtime's own message (the hash kept in step).
+    out=$work/$name/out-stale
+    spec=$(services_spec "$name" "$out" gateway-stale /gw-stale) || return 1
+    bentoray_build "$name" "$spec" "$out" || return 1
+    sed -i 's/^\( *\)"relay": {$/\1"relay_v2": {/' "$out/bento_ray.py"
+    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
+        "$out/serve.yaml"
+    t0=$(now)
+    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true
+    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app gateway-stale --timeout 180 \
+        --expect-failure "does not match the entrypoint bentoray generated"); then
+        record PASS "$name: stale services entrypoint fails the deploy" \
+            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
+    else
+        record FAIL "$name: stale services entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch (see above)"
+    fi
+    stop_cluster "$name"
+
+    # Parity: the same bento under `bentoml serve` on 127.0.0.1, a port of
+    # ours, in a session of its own (stopped by PID like a cluster).
+    local serve_name=$name-bentoml-serve http=$((port_base + 140))
+    port_free "$http" || { record FAIL "$name: port $http free" "in use; set E2E_PORT_BASE"; return 1; }
+    mkdir -p "$work/$serve_name"
+    started_clusters+=("$serve_name")
+    t0=$(now)
+    (cd "$work/$serve_name" && exec env BENTORAY_E2E_OWNER="$mark-$serve_name" BENTOML_HOME="$cluster_home" \
+        setsid timeout 300 "$bin/bentoml" serve "$tag" --host 127.0.0.1 --port "$http" \
+        >"$work/$serve_name/serve.log" 2>&1) &
+    sleep 1
+    sessions[$serve_name]=$(python3 "$e2e/driver.py" cluster-pids --marker "$mark-$serve_name" --print-sessions)
+    if ! "$venv_py" "$e2e/driver.py" wait-ready --url "http://127.0.0.1:$http" --timeout 120 >/dev/null; then
+        record FAIL "$name: bentoml serve ready" "no /readyz 200 within 120 s: $(tail -n 5 "$work/$serve_name/serve.log" | tr '\n' ' ')"
+        return 1
+    fi
+    note "$name: bentoml serve ready in $(since "$t0") s"
+    "$venv_py" "$e2e/driver.py" parity --url "http://127.0.0.1:$http" \
+        --answers "$work/$name/ray-answers.json" >>"$summary" ||
+        tail -n 30 "$work/$serve_name/serve.log" >&2
+    stop_processes "$serve_name"
+}
+
 # --- bentoml -----------------------------------------------------------------
 
 find_py310() {
@@ -397,7 +499,7 @@ for m in $modes; do
     before=$(grep -c '^FAIL ' "$results" || true)
     rc=0
     case $m in
-    native | bentoml) "run_$m" || rc=$? ;;
+    native | services | bentoml) "run_$m" || rc=$? ;;
     *) record FAIL "mode $m" "unknown mode" ;;
     esac
     if [[ $rc -ne 0 && $(grep -c '^FAIL ' "$results" || true) -eq $before ]]; then

@@ -16,6 +16,13 @@ Subcommands:
       wait until the application is RUNNING (or failed with TEXT in its
       status messages); print the time it took
   check native|native-local|bentoml --url URL --dashboard URL --app NAME
+  check services|services-local --url URL --dashboard URL --app NAME
+       --entrypoint bento_ray.py --serve-yaml serve.yaml [--answers FILE]
+      (services_checks.py; --answers records answers for `parity`)
+  parity --url URL --answers FILE
+      send the recorded requests to `bentoml serve` at URL and compare
+  wait-ready --url URL --timeout S
+      wait until `bentoml serve` answers /readyz
   cluster-pids --marker M [--sessions SID...] [--print-sessions]
       print the PIDs (or the session IDs) of the cluster's processes
   watch-sockets --marker M --out FILE
@@ -93,8 +100,25 @@ def table(name, options):
     return [f"[{name}]"] + [f"{k} = {toml_value(v)}" for k, v in options.items()] + [""]
 
 
+# The services bento (services_bento/): options the spec sets on top of the
+# bento's own (Leaf's decorator asks for cpu "1"; the spec overrides it).
+SERVICES_MODE = {
+    "route_prefix": "/gw",
+    "services": {
+        "Gateway": {"max_ongoing_requests": 16, "ray_actor_options": {"num_cpus": 0.5}},
+        "Middle": {"max_ongoing_requests": 16},
+        "Leaf": {"num_replicas": 2, "ray_actor_options": {"num_cpus": 0.25}},
+    },
+    # The decorator says max_batch_size=8, max_latency_ms=300: the spec wins.
+    "batching": {
+        "Middle": {"double": {"max_batch_size": 4, "batch_wait_timeout_s": 0.5}}
+    },
+}
+
+
 def spec(args):
-    conf = NATIVE if args.mode == "native" else BENTOML_MODE
+    native = args.mode in ("native", "services")
+    conf = {"native": NATIVE, "services": SERVICES_MODE}.get(args.mode, BENTOML_MODE)
     lines = [
         "# Written by scripts/e2e/driver.py for the end-to-end test.",
         f"bento = {toml_value(args.bento)}",
@@ -102,17 +126,17 @@ def spec(args):
     ]
     if args.mode == "native":
         lines.append("enable_batching = true")
-        if args.local_store:
-            lines.append('bento_serialization = "LOCAL_BENTO"')
-    else:
+    if native and args.local_store:
+        lines.append('bento_serialization = "LOCAL_BENTO"')
+    if not native:
         lines.append('entrypoint = "bentoml"')
     lines.append("")
     http = {"host": "127.0.0.1", "port": args.http_port}
-    lines += table("ray", {"version": "2.60" if args.mode == "native" else "2.7"})[:-1]
+    lines += table("ray", {"version": "2.60" if native else "2.7"})[:-1]
     lines += [f"http_options = {toml_value(http)}", ""]
     # How `serve deploy` finds the generated module: Ray 2.60 accepts a
     # local:// working_dir; Ray 2.7 does not, so there PYTHONPATH points at it.
-    if args.mode == "native":
+    if native:
         runtime_env = {"working_dir": "local://" + args.out}
     else:
         runtime_env = {"env_vars": {"PYTHONPATH": args.out}}
@@ -123,9 +147,12 @@ def spec(args):
     if args.app_name:
         app = {"name": args.app_name, **app}
     lines += table("application", app)
-    lines += table("service", conf["service"])
-    for name, options in conf["runners"].items():
+    if "service" in conf:
+        lines += table("service", conf["service"])
+    for name, options in conf.get("runners", {}).items():
         lines += table(f"runners.{name}", options)
+    for name, options in conf.get("services", {}).items():
+        lines += table(f"services.{name}", options)
     for runner, methods in conf.get("batching", {}).items():
         for method, options in methods.items():
             lines += table(f"batching.{runner}.{method}", options)
@@ -685,7 +712,7 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("spec")
-    s.add_argument("mode", choices=["native", "bentoml"])
+    s.add_argument("mode", choices=["native", "bentoml", "services"])
     s.add_argument("--bento", required=True)
     s.add_argument("--home", required=True)
     s.add_argument("--out", required=True)
@@ -720,11 +747,33 @@ def main():
     cs.add_argument("--out", required=True)
     cs.add_argument("--base", type=int, required=True)
     c = sub.add_parser("check")
-    c.add_argument("mode", choices=["native", "native-local", "bentoml"])
+    c.add_argument(
+        "mode",
+        choices=["native", "native-local", "bentoml", "services", "services-local"],
+    )
     c.add_argument("--url", required=True)
     c.add_argument("--dashboard", required=True)
     c.add_argument("--app", required=True)
+    c.add_argument("--entrypoint")
+    c.add_argument("--serve-yaml")
+    c.add_argument("--answers")
+    pa = sub.add_parser("parity")
+    pa.add_argument("--url", required=True)
+    pa.add_argument("--answers", required=True)
+    wr = sub.add_parser("wait-ready")
+    wr.add_argument("--url", required=True)
+    wr.add_argument("--timeout", type=float, default=120)
     args = p.parse_args()
+    if args.cmd in ("parity", "wait-ready") or (
+        args.cmd == "check" and args.mode.startswith("services")
+    ):
+        import services_checks
+
+        if args.cmd == "parity":
+            return services_checks.parity(args)
+        if args.cmd == "wait-ready":
+            return services_checks.wait_ready(args)
+        return services_checks.run_checks(args)
     if args.cmd == "spec":
         return spec(args)
     if args.cmd == "wait":

@@ -6,7 +6,7 @@
 # APIs, a pydantic argument, `to_async` / `to_sync`, a batchable API in a
 # dependency and a streaming API called through a dependency.
 import os
-from typing import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator
 
 import bentoml
 from pydantic import BaseModel
