@@ -109,6 +109,7 @@ EXERCISED = {
 NO_BENTOML = {
     "_build_application",  # binds Ray deployments: needs Ray (scripts/e2e.sh)
     "_check_entrypoint_hash",  # hashlib and os only
+    "_pickle_this_module_by_value",  # Ray's cloudpickle only (scripts/e2e.sh)
 }
 defined = {
     n

@@ -171,7 +171,7 @@ class _ServiceClient:
         for name, api in service.apis.items():
             method = handle.options(method_name=name, stream=bool(api.is_stream))
             calls[name] = {
-                mode: _call(method, api.is_stream, mode, timeout)
+                mode: _call(method, name, api.is_stream, mode, timeout)
                 for mode in ("async", "sync")
             }
             setattr(self, name, calls[name]["async" if _is_async(api) else "sync"])
@@ -179,9 +179,20 @@ class _ServiceClient:
         self.to_sync = _Namespace({n: c["sync"] for n, c in calls.items()})
 
 
-def _call(method, streaming, mode, timeout):
-    """One API of a dependency, called through `method` (a DeploymentHandle)."""
+def _call(method, name, streaming, mode, timeout):
+    """API `name` of a dependency, called through `method` (a DeploymentHandle)."""
     import asyncio
+
+    def refuse_in_event_loop():
+        # Ray would refuse too, less clearly; BentoML would block the loop.
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        raise RuntimeError(
+            f"a sync call of dependency API {name!r} from inside an event loop would "
+            f"block it: in async code, use `.to_async.{name}(...)` and await it"
+        )
 
     if streaming and mode == "async":
 
@@ -192,6 +203,7 @@ def _call(method, streaming, mode, timeout):
     elif streaming:
 
         def call(*args, **kwargs):
+            refuse_in_event_loop()
             yield from method.remote(*args, **kwargs)
 
     elif mode == "async":
@@ -202,6 +214,7 @@ def _call(method, streaming, mode, timeout):
     else:
 
         def call(*args, **kwargs):
+            refuse_in_event_loop()
             return method.remote(*args, **kwargs).result(timeout_s=timeout)
 
     return call
