@@ -220,7 +220,7 @@ fn bento_kind_rules(root: &Node, bento: &Bento, diags: &mut Vec<Diagnostic>) {
                     (
                         e,
                         format!("`entrypoint = \"bentoml\"` cannot serve new-style bento `{tag}`: `bentoml.ray.deployment` serves runner-based bentos only"),
-                        "remove it: the native entrypoint is the one that will serve services".to_string(),
+                        "remove it: the native entrypoint (the default) serves services".to_string(),
                     )
                 }),
         )
