@@ -8,7 +8,8 @@
 #            bento_serialization = "LOCAL_BENTO".
 #   services: the same venv; builds a new-style (`@bentoml.service`) bento of
 #            three services (Gateway -> Middle -> Leaf: sync and async APIs,
-#            a pydantic argument, a batchable and streaming dependency APIs,
+#            a pydantic argument, an uploaded file passed on, batchable and
+#            streaming dependency APIs,
 #            `resources` and `workers` in decorators), `bentoray build`s and
 #            `serve deploy`s it and checks every API, that each dependency's
 #            answers come from its own replicas (PIDs), batches at the

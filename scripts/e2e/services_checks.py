@@ -11,11 +11,14 @@ hold whichever bento settings bentoray maps to Ray options.
 
 import ast
 import json
+import urllib.error
 import urllib.request
 
 import driver as d
 
 ITEM = {"name": "pen", "qty": 3, "tags": ["b", "a"]}
+# A file upload: (form field, file name, content).
+DOCUMENT = ("document", "notes.txt", b"first line\nsecond line\n")
 
 # The same requests go to Ray Serve and to `bentoml serve`; the answers
 # (PIDs aside) must be the same.
@@ -24,6 +27,7 @@ PARITY_REQUESTS = [
     ("POST", "/order", {"item": ITEM}),
     ("POST", "/double", {"x": 2.5}),
     ("POST", "/stream", {"n": 5}),
+    ("UPLOAD", "/upload", DOCUMENT),
     ("POST", "/order", {"item": {"name": "pen"}}),  # invalid: BentoML's 400
     ("POST", "/no-such-api", {}),
     ("GET", "/readyz", None),
@@ -42,9 +46,34 @@ def without_pids(value):
     return value
 
 
+def upload(url, field, filename, content):
+    """(status, body bytes) of a multipart/form-data POST of one file."""
+    boundary = "bentoray-e2e-boundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    req = urllib.request.Request(url, data=body, method="POST")
+    req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    try:
+        with d._opener.open(req, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 def answer(base, method, path, body):
     d.COUNTS["requests"] += 1
-    status, raw, _ = d.http(method, base + path, body)
+    if method == "UPLOAD":
+        status, raw = upload(base + path, *body)
+        body = f"{body[1]}, {len(body[2])} bytes"
+    else:
+        status, raw, _ = d.http(method, base + path, body)
     try:
         value = json.loads(raw)
     except ValueError:
@@ -158,6 +187,22 @@ def check_apis(base):
         order,
     )
     d.check("services: async API calling a batchable dependency API (/double)", double)
+
+    def file():
+        status, raw = upload(f"{base}/upload", *DOCUMENT)
+        v = json.loads(raw)
+        m = v["middle"]
+        ok = status == 200 and (m["service"], m["bytes"], m["lines"], v["suffix"]) == (
+            "Middle",
+            len(DOCUMENT[2]),
+            2,
+            ".txt",
+        )
+        return ok, f"/upload {DOCUMENT[1]} -> {status} {v}"
+
+    d.check(
+        "services: an uploaded file (Path) passed on to a dependency (/upload)", file
+    )
     d.check(
         "services: streaming API through two streaming dependencies is a chunked response (/stream)",
         stream,
@@ -184,7 +229,7 @@ def check_system_routes(base):
 
     def docs():
         paths = set(d.get_json(base + "/docs.json").get("paths", {}))
-        want = {"/chain", "/order", "/double", "/stream"}
+        want = {"/chain", "/order", "/double", "/stream", "/upload"}
         return want <= paths, f"docs.json paths: {sorted(paths)}"
 
     d.check("services: /docs.json lists every API of the entry service", docs)

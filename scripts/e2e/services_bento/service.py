@@ -3,10 +3,12 @@
 # Every answer names the service and the process that computed it, so the
 # test can tell that a dependency's code ran in that dependency's own
 # replicas (their PIDs are in Ray's dashboard), and it covers sync and async
-# APIs, a pydantic argument, `to_async` / `to_sync`, a batchable API in a
-# dependency and a streaming API called through a dependency.
+# APIs, a pydantic argument, a file (`Path`) passed on to a dependency,
+# `to_async` / `to_sync`, a batchable API in a dependency and a streaming API
+# called through a dependency.
 import os
 from collections.abc import AsyncGenerator, Generator
+from pathlib import Path
 
 import bentoml
 from pydantic import BaseModel
@@ -65,6 +67,11 @@ class Middle:
         return {"tags": sorted(item.tags), "leaf": leaf, **served_by("Middle")}
 
     @bentoml.api
+    def measure(self, document: Path) -> dict:
+        data = document.read_bytes()
+        return {"bytes": len(data), "lines": data.count(b"\n"), **served_by("Middle")}
+
+    @bentoml.api
     async def count(self, n: int) -> AsyncGenerator[str, None]:
         async for chunk in self.leaf.to_async.count(n):
             yield chunk.upper() if chunk else chunk
@@ -86,6 +93,12 @@ class Gateway:
     async def double(self, x: float) -> dict:
         [middle] = await self.middle.to_async.double([x])
         return {"middle": middle, **served_by("Gateway")}
+
+    @bentoml.api
+    async def upload(self, document: Path) -> dict:
+        # The uploaded file, as BentoML hands it to the API, passed on.
+        measured = await self.middle.to_async.measure(document)
+        return {"middle": measured, "suffix": document.suffix, **served_by("Gateway")}
 
     @bentoml.api
     async def stream(self, n: int) -> AsyncGenerator[str, None]:
