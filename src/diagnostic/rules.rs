@@ -235,6 +235,22 @@ rules! {
     ABOVE_BENTOML_CONCURRENCY = "BR362" "above-bentoml-concurrency" Warning "above_bentoml_concurrency"
         summary "`max_ongoing_requests` is above what BentoML itself admits per replica (`ceil(traffic.max_concurrency / workers)`): the excess gets HTTP 429."
         doc "BentoML enforces the service's `traffic.max_concurrency` inside every worker, divided by the number of workers (`MaxConcurrencyMiddleware(ceil(max_concurrency / workers))`), and answers 429 to requests above it. Each Ray replica is one BentoML worker, so with a higher `max_ongoing_requests` Ray sends requests that the replica rejects, instead of queueing them. Lower `max_ongoing_requests` to the limit (bentoray's default when the spec does not set it), or raise `max_concurrency` in the service.";
+
+    DEPLOYMENT_FAILED = "BR381" "deployment-failed" Error "cluster:deployment_failure_points_at_its_table"
+        summary "`bentoray status`: a deployment of the application is DEPLOY_FAILED or UNHEALTHY on the cluster."
+        doc "Ray reports a failed deployment by its Ray name (`bento-runner-iris_clf`) with a message, far from the spec. `bentoray status` maps the name back through the plan to the table that configured it (`[service]`, `[runners.<runner>]`, `[services.<Service>]`) and shows Ray's message as the help; a deployment without a table points at the `bento` value. Only a live cluster can show it: demonstrated by the test `deployment_failure_points_at_its_table` in tests/cluster.rs, against a fake dashboard serving Ray 2.60's recorded answers (and by scripts/e2e.sh `cluster` mode on a real one).";
+    APPLICATION_FAILED = "BR382" "application-failed" Error "cluster:application_failure_points_at_application"
+        summary "`bentoray status`: the application failed on the cluster before any of its deployments did."
+        doc "An application fails as a whole when its import path cannot be imported or building it raises (a stale entrypoint, a bento missing from a node's store): Ray reports DEPLOY_FAILED for the application with no failed deployment. The diagnostic points at `[application]` (or the `bento` value) with Ray's message. Demonstrated by the test `application_failure_points_at_application` in tests/cluster.rs (fake dashboard).";
+    CLUSTER_RAY_VERDICT = "BR383" "cluster-ray-verdict" Error "cluster:version_mismatch_changes_a_verdict"
+        summary "`diff`/`deploy`: the cluster's Ray release is not the spec's `[ray] version`, and a verdict differs there."
+        doc "bentoray checks a spec against its target Ray release. Before `diff` and `deploy` it checks the spec again with the cluster's release (from the dashboard's `/api/version`) as the target: an option unknown or invalid there, or a default the spec relies on that differs there (`max_ongoing_requests` before 2.32, `keep_alive_timeout_s` before 2.48, …), is an error, so nothing is deployed. Set `[ray] version` to the cluster's release. Demonstrated by the test `version_mismatch_changes_a_verdict` in tests/cluster.rs (fake dashboard).";
+    REMOVED_OVERRIDE_STAYS = "BR384" "removed-override-stays" Warning "cluster:removed_override_stays_before_2_60"
+        summary "`diff`/`deploy` on Ray before 2.60: an option removed from the spec stays in force on the cluster."
+        doc "Before Ray 2.60, removing an option from a deployment's config does not restore the value in code: the previously deployed value stays in force (2.60 restores it: `restores_unset_config_options`). Set the option explicitly, to Ray's default to reset it. Demonstrated by the test `removed_override_stays_before_2_60` in tests/cluster.rs (fake dashboard of a Ray 2.59).";
+    CLUSTER_RAY_UNKNOWN = "BR385" "cluster-ray-unknown" Warning "cluster:unknown_cluster_release_is_a_warning"
+        summary "`diff`/`deploy`: the cluster runs a Ray release bentoray has no facts for."
+        doc "The dashboard reported a release outside the ones bentoray knows (or not a release number, e.g. a nightly), so bentoray cannot say whether its verdicts hold there. Demonstrated by the test `unknown_cluster_release_is_a_warning` in tests/cluster.rs (fake dashboard).";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
