@@ -69,9 +69,12 @@ struct Prepared {
     file: SourceFile,
     root: Node,
     spec_dir: PathBuf,
+    /// `check`'s warnings, for the JSON object (human output printed them).
+    check_diags: Vec<Diagnostic>,
 }
 
-/// Checks the spec (rendering its diagnostics); `None` on errors.
+/// Checks the spec; `None` on errors (reported). Its warnings are printed
+/// now (human) or kept for the command's JSON object.
 fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
     let name = display(spec_path);
     let mut result = check::check_file(spec_path, &name);
@@ -80,24 +83,23 @@ fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
         result.checked = None;
     }
     // Errors and warnings: notes are `check`'s business.
-    let shown = FileDiagnostics {
-        file: result.report.file.clone(),
-        diagnostics: result
-            .report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity() != diagnostic::Severity::Note)
-            .cloned()
-            .collect(),
-    };
-    if !shown.diagnostics.is_empty() {
-        if out.json {
-            print!("{}", diagnostic::render_json(std::slice::from_ref(&shown)));
-        } else {
-            eprint!("{}", diagnostic::render_human(&shown, out.color));
-            eprintln!("{}", diagnostic::summary_line(&shown));
-        }
+    let shown: Vec<Diagnostic> = result
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity() != diagnostic::Severity::Note)
+        .cloned()
+        .collect();
+    if result.checked.is_none() {
+        emit_report(&result.report.file, shown, Map::new(), out);
+        return None;
     }
+    let check_diags = if out.json {
+        shown
+    } else {
+        emit_report(&result.report.file, shown, Map::new(), out);
+        Vec::new()
+    };
     let checked = result.checked?;
     let root = spanned::parse(&result.report.file.text).ok()?;
     let plan = plan::lower(&checked, &plan::spec_name(spec_path));
@@ -115,6 +117,7 @@ fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
         config,
         file: result.report.file,
         root,
+        check_diags,
         spec_dir: spec_path.parent().unwrap_or(Path::new("")).to_path_buf(),
     })
 }
@@ -154,20 +157,51 @@ fn keeps_removed_overrides(live: &ServeInstance, version: &str) -> bool {
     }
 }
 
-/// Cluster findings about the spec (version verdicts, kept overrides),
-/// rendered like `check`'s; returns whether any is an error.
-fn report(p: &Prepared, diags: Vec<Diagnostic>, out: Output) -> bool {
-    if diags.is_empty() {
-        return false;
-    }
-    let report = FileDiagnostics::new(p.file.clone(), diags);
+/// Prints the command's findings: human diagnostics on stderr, or with
+/// `--format json` one object on stdout, `body` plus `diagnostics` (the
+/// objects of `check --format json`). Returns whether any is an error.
+fn emit_report(
+    file: &SourceFile,
+    diags: Vec<Diagnostic>,
+    body: Map<String, Value>,
+    out: Output,
+) -> bool {
+    let report = FileDiagnostics::new(file.clone(), diags);
     if out.json {
-        print!("{}", diagnostic::render_json(std::slice::from_ref(&report)));
-    } else {
+        let rendered = diagnostic::render_json(std::slice::from_ref(&report));
+        let diagnostics: Value =
+            serde_json::from_str(&rendered).unwrap_or(Value::Array(Vec::new()));
+        let mut body = body;
+        body.insert("diagnostics".into(), diagnostics);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Value::Object(body)).expect("JSON serializes")
+        );
+    } else if !report.diagnostics.is_empty() {
         eprint!("{}", diagnostic::render_human(&report, out.color));
         eprintln!("{}", diagnostic::summary_line(&report));
     }
     report.has_errors()
+}
+
+/// [`emit_report`] for a prepared spec: its check warnings come along.
+fn report(p: &Prepared, diags: Vec<Diagnostic>, body: Map<String, Value>, out: Output) -> bool {
+    let mut all = p.check_diags.clone();
+    all.extend(diags);
+    emit_report(&p.file, all, body, out)
+}
+
+/// The JSON object of a diff.
+fn diff_body(d: &diff::Diff, address: &str, version: &str) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert(
+        "cluster".into(),
+        serde_json::json!({"address": address, "ray_version": version}),
+    );
+    if let Ok(Value::Object(m)) = serde_json::to_value(d) {
+        body.extend(m);
+    }
+    body
 }
 
 /// The diff and the findings that go with it (version verdicts, overrides
@@ -184,7 +218,41 @@ fn findings(p: &Prepared, live: &ServeInstance, version: &str) -> (diff::Diff, V
         &p.spec_dir,
     );
     diags.extend(versions::stale_overrides(&d, &p.plan, &p.root, &p.checked));
+    diags.extend(route_conflicts(p, live));
     (d, diags)
+}
+
+/// BR386: another application on the cluster already serves this route
+/// prefix (Ray would reject the whole config, or fail this application).
+fn route_conflicts(p: &Prepared, live: &ServeInstance) -> Vec<Diagnostic> {
+    let app = &p.plan.serve.application;
+    let at = ["application", "service"]
+        .iter()
+        .find_map(|t| p.root.get(t).and_then(|n| n.get("route_prefix")))
+        .map(|n| n.span.clone())
+        .or_else(|| p.root.entry("application").map(|e| e.key_span.clone()))
+        .unwrap_or_else(|| p.checked.bento_span.clone());
+    live.applications
+        .iter()
+        .filter(|(name, other)| {
+            **name != app.name && other.route_prefix.as_deref() == Some(app.route_prefix.as_str())
+        })
+        .map(|(name, _)| {
+            Diagnostic::new(
+                &crate::diagnostic::rules::ROUTE_PREFIX_TAKEN,
+                format!(
+                    "route prefix `{}` is already served by application `{name}` on the cluster",
+                    app.route_prefix
+                ),
+            )
+            .at(at.clone())
+            .label(format!("`{}` serves here", app.name))
+            .help(format!(
+                "give `{}` another `[application] route_prefix`; Ray rejects two applications on one prefix",
+                app.name
+            ))
+        })
+        .collect()
 }
 
 /// `bentoray diff`.
@@ -201,7 +269,7 @@ pub fn diff_command(spec_path: &Path, address: &str, out: Output) -> u8 {
     if !out.json {
         print!("{}", diff::render(&d, &base, &version));
     }
-    if report(&p, diags, out) {
+    if report(&p, diags, diff_body(&d, &base, &version), out) {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -227,13 +295,26 @@ pub fn deploy_command(
     if !out.json {
         print!("{}", diff::render(&d, &dashboard.base, &version));
     }
-    if report(&p, diags, out) {
+    let mut body = diff_body(&d, &dashboard.base, &version);
+    // Errors stop here; otherwise the findings are reported once, after
+    // the submission, with whether it happened.
+    if diags.iter().any(Diagnostic::is_error) {
+        body.insert("submitted".into(), Value::Bool(false));
+        report(&p, diags, body, out);
         eprintln!("bentoray: nothing deployed");
         return EXIT_FAILED;
     }
     if dry_run {
+        body.insert("submitted".into(), Value::Bool(false));
+        report(&p, diags, body, out);
         return EXIT_OK;
     }
+    let finish = |submitted: bool, code: u8| {
+        let mut body = body.clone();
+        body.insert("submitted".into(), Value::Bool(submitted));
+        report(&p, diags.clone(), body, out);
+        code
+    };
     // Where the module is written, and how the nodes reach it.
     let working_dir = p
         .plan
@@ -248,6 +329,15 @@ pub fn deploy_command(
         .as_deref()
         .and_then(|w| w.strip_prefix("local://"))
         .map(PathBuf::from);
+    if working_dir.is_none() {
+        eprintln!(
+            "bentoray: the spec sets no [application] runtime_env.working_dir, so the cluster's nodes cannot import `{}`; \
+             set working_dir = \"local:///abs/dir\" (a directory on every node; build there with -o) or a remote URI \
+             (upload the built files there first); nothing deployed",
+            p.plan.serve.application.import_path
+        );
+        return finish(false, EXIT_FAILED);
+    }
     let temp;
     let dir: PathBuf = match (output, &local) {
         (Some(o), Some(l)) if std::path::absolute(o).ok().as_deref() != Some(l.as_path()) => {
@@ -256,7 +346,7 @@ pub fn deploy_command(
                 o.display(),
                 l.display()
             );
-            return EXIT_FAILED;
+            return finish(false, EXIT_FAILED);
         }
         (Some(o), _) => o.to_path_buf(),
         (None, Some(l)) => l.clone(),
@@ -267,25 +357,16 @@ pub fn deploy_command(
             }
             Err(e) => {
                 eprintln!("bentoray: cannot create a temporary directory: {e}");
-                return EXIT_UNREACHABLE;
+                return finish(false, EXIT_UNREACHABLE);
             }
         },
     };
-    if working_dir.is_none() {
-        eprintln!(
-            "bentoray: the spec sets no [application] runtime_env.working_dir, so the cluster's nodes cannot import `{}`; \
-             set working_dir = \"local:///abs/dir\" (a directory on every node; build there with -o) or a remote URI \
-             (upload the built files there first); nothing deployed",
-            p.plan.serve.application.import_path
-        );
-        return EXIT_FAILED;
-    }
     if let Err(e) =
         emit::write::refuse_to_overwrite_inputs(&dir, &p.files, spec_path, &p.checked.bento.path)
             .and_then(|_| emit::write::write_atomically(&dir, &p.files).map(|_| ()))
     {
         eprintln!("bentoray: {e}; nothing deployed");
-        return EXIT_UNREACHABLE;
+        return finish(false, EXIT_UNREACHABLE);
     }
     eprintln!(
         "bentoray: built {} in {}",
@@ -314,9 +395,9 @@ pub fn deploy_command(
                     "bentoray: Ray rejected the config: {}",
                     client::snippet(&body, 4000)
                 );
-                EXIT_FAILED
+                finish(false, EXIT_FAILED)
             }
-            other => cluster_error(&other),
+            other => finish(false, cluster_error(&other)),
         };
     }
     let kept = merged["applications"].as_array().map_or(0, Vec::len) - 1;
@@ -327,7 +408,7 @@ pub fn deploy_command(
         if kept == 1 { "" } else { "s" },
         if kept == 1 { "it is" } else { "they are" },
     );
-    EXIT_OK
+    finish(true, EXIT_OK)
 }
 
 /// The whole-cluster config to PUT: every declarative application on the
@@ -417,7 +498,11 @@ pub fn status_command(spec_path: &Path, address: &str, wait: Option<u64>, out: O
         print!("{}", status::render(&s));
     }
     let failures = status::failures(&p.plan, &live, &p.root, p.checked.bento_span.clone());
-    report(&p, failures, out);
+    let body = match serde_json::to_value(&s) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    report(&p, failures, body, out);
     match s.phase {
         status::Phase::Running => EXIT_OK,
         status::Phase::Failed => EXIT_FAILED,

@@ -181,8 +181,14 @@ impl Spec {
         let dir = tempfile::tempdir().unwrap();
         let store = root().join("tests/fixtures/bentoml-1.4.40-legacy-store");
         let out = dir.path().join("out");
+        // As the e2e deployed them: `iris-cluster` on /iris, others on /<name>.
+        let prefix = if app == "iris-cluster" {
+            "/iris".to_string()
+        } else {
+            format!("/{app}")
+        };
         let text = format!(
-            "bento = \"iris_classifier:latest\"\nbentoml_home = {store:?}\n{extra}\n[application]\nname = \"{app}\"\nroute_prefix = \"/iris\"\nruntime_env = {{ working_dir = \"local://{}\" }}\n\n[service]\nnum_replicas = 1\n\n[runners.iris_clf]\nnum_replicas = 2\nmax_replicas_per_node = 1\n",
+            "bento = \"iris_classifier:latest\"\nbentoml_home = {store:?}\n{extra}\n[application]\nname = \"{app}\"\nroute_prefix = \"{prefix}\"\nruntime_env = {{ working_dir = \"local://{}\" }}\n\n[service]\nnum_replicas = 1\n\n[runners.iris_clf]\nnum_replicas = 2\nmax_replicas_per_node = 1\n",
             out.display()
         );
         std::fs::write(dir.path().join("bentoray.toml"), text).unwrap();
@@ -624,7 +630,7 @@ fn deploy_keeps_other_applications_and_diff_then_shows_no_change() {
         .unwrap()
         .clone();
     after["applications"]["iris-new"] = json!({
-        "name": "iris-new", "status": "RUNNING", "message": "", "route_prefix": "/iris",
+        "name": "iris-new", "status": "RUNNING", "message": "", "route_prefix": "/iris-new",
         "source": "declarative", "deployed_app_config": ours, "deployments": {},
     });
     let fake2 = FakeDashboard::start(vec![version("2.60.0"), applications(&after)]);
@@ -836,6 +842,90 @@ fn option_unknown_on_the_cluster_is_an_error_at_the_option() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn route_prefix_taken_by_another_application() {
+    let fake = FakeDashboard::start(vec![
+        version("2.60.0"),
+        applications(&fixture("running/applications.json")),
+        route("PUT", "/api/serve/applications/", 200, ""),
+    ]);
+    let spec = Spec::new("iris-new", "");
+    std::fs::write(
+        spec.path(),
+        spec.text()
+            .replace("route_prefix = \"/iris-new\"", "route_prefix = \"/other\""),
+    )
+    .unwrap();
+    let r = cmd(&spec, "deploy", &fake.address, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("BR386(route-prefix-taken)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("route prefix `/other` is already served by application `other`"),
+        "{}",
+        r.stderr
+    );
+    let line = spec.line_of("route_prefix = \"/other\"");
+    assert!(
+        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
+        "{}",
+        r.stderr
+    );
+    assert!(fake.puts().is_empty());
+}
+
+#[test]
+fn json_output_is_one_object() {
+    let fake = FakeDashboard::start(vec![
+        version("2.60.0"),
+        applications(&fixture("failed/applications.json")),
+    ]);
+    let spec = Spec::new("iris-broken", "");
+    let r = run(
+        &[
+            "--format",
+            "json",
+            "status",
+            "bentoray.toml",
+            "--address",
+            &fake.address,
+        ],
+        spec.dir.path(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["phase"], "failed");
+    assert_eq!(v["diagnostics"][0]["code"], "BR381");
+    assert_eq!(
+        v["diagnostics"][0]["line"],
+        spec.line_of("[runners.iris_clf]")
+    );
+    let r = run(
+        &[
+            "--format",
+            "json",
+            "diff",
+            "bentoray.toml",
+            "--address",
+            &fake.address,
+        ],
+        spec.dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["verdict"], "replaced");
+    assert_eq!(v["cluster"]["ray_version"], "2.60.0");
+    assert_eq!(
+        v["deleted_by_serve_deploy"],
+        json!(["iris-cluster", "other"])
+    );
+    assert_eq!(v["diagnostics"], json!([]));
 }
 
 #[test]

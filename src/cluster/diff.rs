@@ -4,13 +4,15 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::live::ServeInstance;
 use crate::emit::HASH_ENV_VAR;
 
 /// One option that differs, by dotted path (`ray_actor_options.num_cpus`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     Added {
         path: String,
@@ -40,7 +42,8 @@ impl Change {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AppVerdict {
     /// Not on the cluster: deploying adds it.
     Added,
@@ -50,13 +53,14 @@ pub enum AppVerdict {
     Unchanged,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeploymentDiff {
     pub name: String,
     pub changes: Vec<Change>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// `--format json` prints this object (plus `cluster` and `diagnostics`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diff {
     pub app: String,
     pub verdict: AppVerdict,

@@ -12,7 +12,8 @@ use crate::plan::{Plan, UnitRole};
 use crate::spec::spanned::{Node, Segment};
 
 /// Where the application stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     Running,
     /// Still deploying (or not started, or being deleted).
@@ -24,7 +25,7 @@ pub enum Phase {
 }
 
 /// One deployment's line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeploymentLine {
     pub name: String,
     pub status: String,
@@ -36,7 +37,8 @@ pub struct DeploymentLine {
     pub table: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `--format json` prints this object (plus `diagnostics`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
     pub app: String,
     pub phase: Phase,
