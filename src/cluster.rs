@@ -255,21 +255,42 @@ fn route_conflicts(p: &Prepared, live: &ServeInstance) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// What `diff` and `deploy` share: the checked spec, the cluster, the diff
+/// (printed for people) and the findings. `Err`: the exit code, reported.
+struct Compared {
+    p: Prepared,
+    dashboard: Dashboard,
+    version: String,
+    live: ServeInstance,
+    diff: diff::Diff,
+    diags: Vec<Diagnostic>,
+}
+
+fn compare(spec_path: &Path, address: &str, out: Output) -> Result<Compared, u8> {
+    let p = prepare(spec_path, out).ok_or(EXIT_FAILED)?;
+    let (dashboard, version, live) = read_cluster(address).map_err(|e| cluster_error(&e))?;
+    let (diff, diags) = findings(&p, &live, &version);
+    if !out.json {
+        print!("{}", diff::render(&diff, &dashboard.base, &version));
+    }
+    Ok(Compared {
+        p,
+        dashboard,
+        version,
+        live,
+        diff,
+        diags,
+    })
+}
+
 /// `bentoray diff`.
 pub fn diff_command(spec_path: &Path, address: &str, out: Output) -> u8 {
-    let Some(p) = prepare(spec_path, out) else {
-        return EXIT_FAILED;
-    };
-    let (_, version, live) = match read_cluster(address) {
+    let c = match compare(spec_path, address, out) {
         Ok(c) => c,
-        Err(e) => return cluster_error(&e),
+        Err(code) => return code,
     };
-    let (d, diags) = findings(&p, &live, &version);
-    let base = client::normalize_address(address).unwrap_or_default();
-    if !out.json {
-        print!("{}", diff::render(&d, &base, &version));
-    }
-    if report(&p, diags, diff_body(&d, &base, &version), out) {
+    let body = diff_body(&c.diff, &c.dashboard.base, &c.version);
+    if report(&c.p, c.diags, body, out) {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -284,17 +305,17 @@ pub fn deploy_command(
     dry_run: bool,
     out: Output,
 ) -> u8 {
-    let Some(p) = prepare(spec_path, out) else {
-        return EXIT_FAILED;
-    };
-    let (dashboard, version, live) = match read_cluster(address) {
+    let Compared {
+        p,
+        dashboard,
+        version,
+        live,
+        diff: d,
+        diags,
+    } = match compare(spec_path, address, out) {
         Ok(c) => c,
-        Err(e) => return cluster_error(&e),
+        Err(code) => return code,
     };
-    let (d, diags) = findings(&p, &live, &version);
-    if !out.json {
-        print!("{}", diff::render(&d, &dashboard.base, &version));
-    }
     let mut body = diff_body(&d, &dashboard.base, &version);
     // Errors stop here; otherwise the findings are reported once, after
     // the submission, with whether it happened.

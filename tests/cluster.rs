@@ -212,6 +212,22 @@ impl Spec {
     }
 }
 
+/// Fails showing the whole text unless it contains `needle`.
+#[track_caller]
+fn assert_has(text: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+}
+
+/// A fake Ray of release `ray` whose Serve state is `details`, accepting PUTs.
+fn cluster(ray: &str, details: &Value) -> FakeDashboard {
+    FakeDashboard::start(vec![
+        version(ray),
+        applications(details),
+        route("PUT", "/api/serve/applications/", 200, ""),
+    ])
+}
+
 struct Run {
     code: i32,
     stdout: String,
@@ -268,22 +284,16 @@ fn unreachable_address_exits_2() {
     for command in ["status", "diff", "deploy"] {
         let r = cmd(&spec, command, &address, &[]);
         assert_eq!(r.code, 2, "{command}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(&format!(
-                "cannot reach the Ray dashboard at {address}: connection refused"
-            )),
-            "{}",
-            r.stderr
+        assert_has(
+            &r.stderr,
+            format!("cannot reach the Ray dashboard at {address}: connection refused"),
         );
     }
 }
 
 #[test]
 fn environment_variable_names_the_address() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-cluster", "");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bentoray"))
         .args(["diff", "bentoray.toml"])
@@ -315,11 +325,8 @@ fn bad_addresses_are_refused_before_any_request() {
     ] {
         let r = cmd(&spec, "status", address, &[]);
         assert_eq!(r.code, 2, "{address}");
-        assert!(
-            r.stderr.contains("is not a Ray dashboard address") && r.stderr.contains(why),
-            "{}",
-            r.stderr
-        );
+        assert_has(&r.stderr, "is not a Ray dashboard address");
+        assert_has(&r.stderr, why);
     }
 }
 
@@ -329,26 +336,22 @@ fn a_server_that_is_not_ray_is_named_so() {
     let spec = Spec::new("iris", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains(&format!(
+    assert_has(
+        &r.stderr,
+        format!(
             "{}/api/version did not answer as a Ray dashboard: HTTP 404",
             fake.address
-        )),
-        "{}",
-        r.stderr
+        ),
     );
     let fake = FakeDashboard::start(vec![route("GET", "/api/version", 200, "<html>ok</html>")]);
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("the answer is not JSON"), "{}", r.stderr);
+    assert_has(&r.stderr, "the answer is not JSON");
 }
 
 #[test]
 fn wrong_json_names_the_field() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&json!({"applications": []})),
-    ]);
+    let fake = cluster("2.60.0", &json!({"applications": []}));
     let spec = Spec::new("iris", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 2);
@@ -366,12 +369,9 @@ fn ray_too_old_for_the_rest_api() {
     let spec = Spec::new("iris", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains(
-            "the cluster runs Ray 2.7.2, whose dashboard does not serve the Serve REST API"
-        ),
-        "{}",
-        r.stderr
+    assert_has(
+        &r.stderr,
+        "the cluster runs Ray 2.7.2, whose dashboard does not serve the Serve REST API",
     );
 }
 
@@ -379,10 +379,7 @@ fn ray_too_old_for_the_rest_api() {
 fn no_proxy_is_used() {
     // The proxy variables point at a closed port; the request still reaches
     // the dashboard, so they were ignored.
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-cluster", "");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bentoray"))
         .args(["diff", "bentoray.toml", "--address", &fake.address])
@@ -418,19 +415,13 @@ fn scrub(text: &str, fake: &FakeDashboard, spec: &Spec) -> String {
 
 #[test]
 fn status_of_a_running_application() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-cluster", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("bento-runner-iris_clf")
-            && r.stdout
-                .contains("2/2 replicas on 2 nodes  [runners.iris_clf]"),
-        "{}",
-        r.stdout
+    assert_has(
+        &r.stdout,
+        "bento-runner-iris_clf      HEALTHY   2/2 replicas on 2 nodes  [runners.iris_clf]",
     );
     snapshot_settings().bind(|| {
         insta::assert_snapshot!("cluster__status_running", scrub(&r.stdout, &fake, &spec))
@@ -439,10 +430,7 @@ fn status_of_a_running_application() {
 
 #[test]
 fn status_of_a_missing_application_exits_1() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("not-there", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 1);
@@ -456,25 +444,14 @@ fn status_of_a_missing_application_exits_1() {
 
 #[test]
 fn deployment_failure_points_at_its_table() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("failed/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("failed/applications.json"));
     let spec = Spec::new("iris-broken", "");
     let r = cmd(&spec, "status", &fake.address, &["--wait", "5"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let line = spec.line_of("[runners.iris_clf]");
-    assert!(
-        r.stderr.contains("BR381(deployment-failed)"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("Ray says:"), "{}", r.stderr);
+    assert_has(&r.stderr, "BR381(deployment-failed)");
+    assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
+    assert_has(&r.stderr, "Ray says:");
     snapshot_settings()
         .bind(|| insta::assert_snapshot!("cluster__status_failed", scrub(&r.stderr, &fake, &spec)));
 }
@@ -495,21 +472,13 @@ fn failure_of_a_deployment_without_a_table_points_at_the_bento() {
         });
         d["message"] = json!(format!("{name} message"));
     }
-    let fake = FakeDashboard::start(vec![version("2.60.0"), applications(&details)]);
+    let fake = cluster("2.60.0", &details);
     let spec = Spec::new("iris-broken", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("the spec has no [runners.echo] table"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("[bentoray.toml:1:"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("Ray says: bento-runner-echo message"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "the spec has no [runners.echo] table");
+    assert_has(&r.stderr, "[bentoray.toml:1:");
+    assert_has(&r.stderr, "Ray says: bento-runner-echo message");
 }
 
 #[test]
@@ -523,63 +492,40 @@ fn application_failure_points_at_application() {
         "message".into(),
         json!("Deploying app 'iris-broken' failed with exception:\nTraceback (most recent call last):\nModuleNotFoundError: No module named 'bento_ray'"),
     );
-    let fake = FakeDashboard::start(vec![version("2.60.0"), applications(&details)]);
+    let fake = cluster("2.60.0", &details);
     let spec = Spec::new("iris-broken", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let line = spec.line_of("[application]");
-    assert!(
-        r.stderr.contains("BR382(application-failed)"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("No module named 'bento_ray'"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "BR382(application-failed)");
+    assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
+    assert_has(&r.stderr, "No module named 'bento_ray'");
 }
 
 #[test]
 fn status_wait_gives_up_when_its_time_is_up() {
     let mut details = fixture("running/applications.json");
     details["applications"]["iris-cluster"]["status"] = json!("DEPLOYING");
-    let fake = FakeDashboard::start(vec![version("2.60.0"), applications(&details)]);
+    let fake = cluster("2.60.0", &details);
     let spec = Spec::new("iris-cluster", "");
     let t0 = std::time::Instant::now();
     let r = cmd(&spec, "status", &fake.address, &["--wait", "2"]);
     assert_eq!(r.code, 1);
     assert!(t0.elapsed() < Duration::from_secs(20));
-    assert!(
-        r.stderr.contains("`iris-cluster` is not RUNNING after 2 s"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "`iris-cluster` is not RUNNING after 2 s");
     // A progress line (not a terminal: one per change).
-    assert!(r.stderr.contains("iris-cluster: DEPLOYING"), "{}", r.stderr);
+    assert_has(&r.stderr, "iris-cluster: DEPLOYING");
 }
 
 // --- diff and deploy ------------------------------------------------------
 
 #[test]
 fn diff_of_a_new_application_next_to_another() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("application `iris-new`: added"),
-        "{}",
-        r.stdout
-    );
+    assert_has(&r.stdout, "application `iris-new`: added");
     assert!(r.stdout.contains("application `other`: kept by `bentoray deploy`; `serve deploy` of serve.yaml would DELETE it"), "{}", r.stdout);
     snapshot_settings()
         .bind(|| insta::assert_snapshot!("cluster__diff_added", scrub(&r.stdout, &fake, &spec)));
@@ -588,11 +534,7 @@ fn diff_of_a_new_application_next_to_another() {
 #[test]
 fn deploy_keeps_other_applications_and_diff_then_shows_no_change() {
     let live = fixture("running/applications.json");
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&live),
-        route("PUT", "/api/serve/applications/", 200, ""),
-    ]);
+    let fake = cluster("2.60.0", &live);
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -633,24 +575,16 @@ fn deploy_keeps_other_applications_and_diff_then_shows_no_change() {
         "name": "iris-new", "status": "RUNNING", "message": "", "route_prefix": "/iris-new",
         "source": "declarative", "deployed_app_config": ours, "deployments": {},
     });
-    let fake2 = FakeDashboard::start(vec![version("2.60.0"), applications(&after)]);
+    let fake2 = cluster("2.60.0", &after);
     let r = cmd(&spec, "diff", &fake2.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("application `iris-new`: no change\n"),
-        "{}",
-        r.stdout
-    );
+    assert_has(&r.stdout, "application `iris-new`: no change\n");
     assert!(!r.stdout.contains("\n  "), "{}", r.stdout);
 }
 
 #[test]
 fn deploy_dry_run_submits_nothing() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-        route("PUT", "/api/serve/applications/", 200, ""),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "deploy", &fake.address, &["--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -684,10 +618,7 @@ fn deploy_reports_what_ray_rejects() {
 
 #[test]
 fn deploy_needs_a_working_dir_the_nodes_can_reach() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "");
     let text = spec.text().replace("runtime_env = { working_dir = ", "# ");
     std::fs::write(spec.path(), text).unwrap();
@@ -716,15 +647,11 @@ fn replaced_application_lists_changed_added_and_removed_options() {
             d["num_replicas"] = json!(3);
         }
     }
-    let fake = FakeDashboard::start(vec![version("2.60.0"), applications(&live)]);
+    let fake = cluster("2.60.0", &live);
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("application `iris-cluster`: replaced"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("~ num_replicas: 3 -> 2"), "{}", r.stdout);
+    assert_has(&r.stdout, "application `iris-cluster`: replaced");
+    assert_has(&r.stdout, "~ num_replicas: 3 -> 2");
     assert!(
         r.stdout
             .contains("- max_ongoing_requests (was 7; back to the default)"),
@@ -758,44 +685,24 @@ fn removed_override_stays_before_2_60() {
             d["max_ongoing_requests"] = json!(7);
         }
     }
-    let fake = FakeDashboard::start(vec![version("2.59.0"), applications(&live)]);
+    let fake = cluster("2.59.0", &live);
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("- max_ongoing_requests (was 7): STAYS"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stderr.contains("BR384(removed-override-stays)"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stdout, "- max_ongoing_requests (was 7): STAYS");
+    assert_has(&r.stderr, "BR384(removed-override-stays)");
     let line = spec.line_of("[runners.iris_clf]");
-    assert!(
-        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
 }
 
 #[test]
 fn version_mismatch_changes_a_verdict() {
     // The spec targets 2.60 and leaves max_ongoing_requests to Ray, whose
     // default was 100 before 2.32.
-    let fake = FakeDashboard::start(vec![
-        version("2.31.0"),
-        applications(&fixture("running/applications.json")),
-        route("PUT", "/api/serve/applications/", 200, ""),
-    ]);
+    let fake = cluster("2.31.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "[ray]\nversion = \"2.60\"\n");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("BR383(cluster-ray-verdict)"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "BR383(cluster-ray-verdict)");
     assert!(
         r.stderr
             .contains("`max_ongoing_requests` is left to Ray's default"),
@@ -804,13 +711,10 @@ fn version_mismatch_changes_a_verdict() {
     );
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("nothing deployed"), "{}", r.stderr);
+    assert_has(&r.stderr, "nothing deployed");
     assert!(fake.puts().is_empty());
     // Same release: no finding.
-    let fake = FakeDashboard::start(vec![
-        version("2.60.1"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.60.1", &fixture("running/applications.json"));
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("BR383"), "{}", r.stderr);
@@ -825,32 +729,17 @@ fn option_unknown_on_the_cluster_is_an_error_at_the_option() {
         "max_replicas_per_node = 1\nmax_ongoing_requests = 5\nrolling_update_percentage = 0.5\n",
     );
     std::fs::write(spec.path(), &text).unwrap();
-    let fake = FakeDashboard::start(vec![
-        version("2.31.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.31.0", &fixture("running/applications.json"));
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let line = spec.line_of("rolling_update_percentage = 0.5");
-    assert!(
-        r.stderr.contains("on the cluster's Ray 2.31"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "on the cluster's Ray 2.31");
+    assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
 }
 
 #[test]
 fn route_prefix_taken_by_another_application() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("running/applications.json")),
-        route("PUT", "/api/serve/applications/", 200, ""),
-    ]);
+    let fake = cluster("2.60.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "");
     std::fs::write(
         spec.path(),
@@ -860,11 +749,7 @@ fn route_prefix_taken_by_another_application() {
     .unwrap();
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("BR386(route-prefix-taken)"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "BR386(route-prefix-taken)");
     assert!(
         r.stderr
             .contains("route prefix `/other` is already served by application `other`"),
@@ -872,20 +757,13 @@ fn route_prefix_taken_by_another_application() {
         r.stderr
     );
     let line = spec.line_of("route_prefix = \"/other\"");
-    assert!(
-        r.stderr.contains(&format!("[bentoray.toml:{line}:")),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
     assert!(fake.puts().is_empty());
 }
 
 #[test]
 fn json_output_is_one_object() {
-    let fake = FakeDashboard::start(vec![
-        version("2.60.0"),
-        applications(&fixture("failed/applications.json")),
-    ]);
+    let fake = cluster("2.60.0", &fixture("failed/applications.json"));
     let spec = Spec::new("iris-broken", "");
     let r = run(
         &[
@@ -930,18 +808,11 @@ fn json_output_is_one_object() {
 
 #[test]
 fn unknown_cluster_release_is_a_warning() {
-    let fake = FakeDashboard::start(vec![
-        version("2.99.0"),
-        applications(&fixture("running/applications.json")),
-    ]);
+    let fake = cluster("2.99.0", &fixture("running/applications.json"));
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("BR385(cluster-ray-unknown)"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "BR385(cluster-ray-unknown)");
 }
 
 // --- pure functions ----------------------------------------------------------
