@@ -856,3 +856,25 @@ fn failed_services_map_to_their_services_tables() {
         diags[1].label
     );
 }
+
+#[test]
+fn cluster_release_is_checked_whether_or_not_the_spec_names_a_target() {
+    // No [ray] table (the default target), and [ray] without `version`:
+    // either way the option newer than the cluster's 2.31 is reported at
+    // its own line.
+    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    for extra in ["", "[ray]\nproxy_location = \"EveryNode\"\n"] {
+        let spec = Spec::new("iris-new", extra);
+        let text = spec.text().replace(
+            "max_replicas_per_node = 1\n",
+            "max_replicas_per_node = 1\nmax_ongoing_requests = 5\nrolling_update_percentage = 0.5\n",
+        );
+        std::fs::write(spec.path(), &text).unwrap();
+        let r = cmd(&spec, "diff", &fake.address, &[]);
+        assert_eq!(r.code, 1, "{extra:?}: {}", r.stderr);
+        let line = spec.line_of("rolling_update_percentage = 0.5");
+        assert_has(&r.stderr, "BR383(cluster-ray-verdict)");
+        assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
+        assert_has(&r.stderr, "on the cluster's Ray 2.31");
+    }
+}
