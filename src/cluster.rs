@@ -122,25 +122,27 @@ fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
     })
 }
 
-/// Connects and reads the cluster's version and Serve state.
-fn read_cluster(address: &str) -> Result<(Dashboard, String, ServeInstance), ClusterError> {
+/// Connects and reads the cluster's Ray version, refusing one older than
+/// the REST API bentoray reads.
+fn connect(address: &str) -> Result<(Dashboard, String), ClusterError> {
     let dashboard = Dashboard::new(address, CALL_TIMEOUT)?;
     let version = dashboard.ray_version()?;
     if client::major_minor(&version).is_some_and(|v| v < client::MIN_RAY) {
         return Err(ClusterError::TooOld { version });
     }
-    let live = read_serve(&dashboard, &version)?;
+    Ok((dashboard, version))
+}
+
+/// Connects and reads the cluster's version and Serve state.
+fn read_cluster(address: &str) -> Result<(Dashboard, String, ServeInstance), ClusterError> {
+    let (dashboard, version) = connect(address)?;
+    let live = read_serve(&dashboard)?;
     Ok((dashboard, version, live))
 }
 
-fn read_serve(dashboard: &Dashboard, version: &str) -> Result<ServeInstance, ClusterError> {
+fn read_serve(dashboard: &Dashboard) -> Result<ServeInstance, ClusterError> {
     let url = format!("{}/api/serve/applications/", dashboard.base);
-    let value = dashboard.serve_details().map_err(|e| match e {
-        ClusterError::NotRay { why, .. } if why.contains("404") => ClusterError::TooOld {
-            version: version.to_string(),
-        },
-        other => other,
-    })?;
+    let value = dashboard.serve_details()?;
     live::parse(&value).map_err(|why| ClusterError::NotRay { url, why })
 }
 
@@ -476,19 +478,15 @@ pub fn status_command(spec_path: &Path, address: &str, wait: Option<u64>, out: O
     let Some(p) = prepare(spec_path, out) else {
         return EXIT_FAILED;
     };
-    let dashboard = match Dashboard::new(address, CALL_TIMEOUT) {
-        Ok(d) => d,
-        Err(e) => return cluster_error(&e),
-    };
-    let version = match dashboard.ray_version() {
-        Ok(v) => v,
+    let dashboard = match connect(address) {
+        Ok((d, _)) => d,
         Err(e) => return cluster_error(&e),
     };
     let deadline = wait.map(|s| Instant::now() + Duration::from_secs(s));
     let interactive = std::io::stderr().is_terminal();
     let mut last_line = String::new();
     let live = loop {
-        let live = match read_serve(&dashboard, &version) {
+        let live = match read_serve(&dashboard) {
             Ok(l) => l,
             Err(e) => return cluster_error(&e),
         };

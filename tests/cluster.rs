@@ -367,6 +367,9 @@ fn wrong_json_names_the_field() {
 fn ray_too_old_for_the_rest_api() {
     let fake = FakeDashboard::start(vec![version("2.7.2")]);
     let spec = Spec::new("iris", "");
+    let r = cmd(&spec, "status", &fake.address, &[]);
+    assert_eq!(r.code, 2);
+    assert_has(&r.stderr, "Ray 2.8 or later is needed");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 2);
     assert_has(
@@ -877,4 +880,16 @@ fn cluster_release_is_checked_whether_or_not_the_spec_names_a_target() {
         assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
         assert_has(&r.stderr, "on the cluster's Ray 2.31");
     }
+}
+
+#[test]
+fn a_ray_inline_table_without_version_cannot_be_rechecked_and_says_so() {
+    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    let spec = Spec::new("iris-new", "ray = { proxy_location = \"EveryNode\" }\n");
+    let r = cmd(&spec, "diff", &fake.address, &[]);
+    assert_has(&r.stderr, "BR385(cluster-ray-unknown)");
+    assert_has(&r.stderr, "`ray` is not written as a `[ray]` table");
+    // The defaults that differ are still found.
+    assert_has(&r.stderr, "`max_ongoing_requests` is left to Ray's default");
+    assert_eq!(r.code, 1);
 }

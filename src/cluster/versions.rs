@@ -60,7 +60,20 @@ pub fn verdicts(
         "the spec targets Ray {target} ([ray] version) but the cluster runs {cluster}: set `version = \"{running}\"` under [ray] and fix what `bentoray check` then reports, or deploy to a Ray {target} cluster"
     );
     let mut out = Vec::new();
-    if let Some((retext, back)) = retarget(text, root, running) {
+    let retargeted = retarget(text, root, running);
+    if retargeted.is_none() {
+        out.push(
+            Diagnostic::new(
+                &rules::CLUSTER_RAY_UNKNOWN,
+                format!(
+                    "the cluster runs Ray {cluster}, not the spec's target {target}, and bentoray cannot check the spec for it: `ray` is not written as a `[ray]` table"
+                ),
+            )
+            .at(at.clone())
+            .help("write `[ray]` as a table with `version = \"…\"` (or check with the cluster's release as the target)"),
+        );
+    }
+    if let Some((retext, back)) = retargeted {
         let again = check::check_source(SourceFile::new("retargeted", retext), spec_dir);
         for d in again.report.diagnostics.iter().filter(|d| d.is_error()) {
             let span = d.span.clone().map_or(at.clone(), |s| back(s, &at));
@@ -143,7 +156,9 @@ fn retarget(text: &str, root: &Node, running: RayVersion) -> Option<(String, Spa
             let line_end = text[entry.key_span.end..]
                 .find('\n')
                 .map(|i| entry.key_span.end + i + 1)?;
-            if text[line_start..line_end].trim() != "[ray]" {
+            let header = text[line_start..line_end].trim();
+            let rest = header.strip_prefix("[ray]")?.trim_start();
+            if !(rest.is_empty() || rest.starts_with('#')) {
                 return None;
             }
             let insert = format!("version = {literal}\n");
