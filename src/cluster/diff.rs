@@ -140,8 +140,13 @@ pub fn diff(desired: &Value, live: &ServeInstance, keeps_removed_overrides: bool
             })
             .collect();
         return Diff {
+            // A `serve.run` application of that name is replaced too.
+            verdict: if live_app.is_some() {
+                AppVerdict::Replaced
+            } else {
+                AppVerdict::Added
+            },
             app: name,
-            verdict: AppVerdict::Added,
             app_changes: Vec::new(),
             entrypoint_changed: false,
             deployments,
@@ -471,6 +476,16 @@ mod tests {
                 new: json!(2)
             }]
         );
+    }
+
+    #[test]
+    fn an_imperative_app_of_that_name_is_replaced() {
+        let cluster = live(json!({
+            "iris": {"status": "RUNNING", "source": "imperative", "deployed_app_config": null},
+        }));
+        let d = diff(&desired(json!([])), &cluster, false);
+        assert_eq!(d.verdict, AppVerdict::Replaced);
+        assert!(d.imperative_apps.is_empty());
     }
 
     #[test]
