@@ -831,8 +831,8 @@ fn failed_services_map_to_their_services_tables() {
     "status": "DEPLOY_FAILED", "message": "",
     "deployments": {
         "Middle": {"status": "DEPLOY_FAILED", "message": "boom in Middle"},
-        "Leaf": {"status": "UNHEALTHY", "message": "Leaf died"},
-        "Gateway": {"status": "HEALTHY", "message": ""},
+        "Gateway": {"status": "UNHEALTHY", "message": "Gateway died"},
+        "Leaf": {"status": "HEALTHY", "message": ""},
     }}}});
     let live = live::parse(&details).unwrap();
     let bento_span = tree.get("bento").unwrap().span.clone();
@@ -845,8 +845,9 @@ fn failed_services_map_to_their_services_tables() {
             (text[span].to_string(), line)
         })
         .collect();
-    // Middle at its table's header key; Leaf has no table: the bento value.
-    assert_eq!(at[0], ("Middle".to_string(), 14));
+    // Middle at its table's header key; Gateway has no table: the bento value.
+    let middle = text.lines().position(|l| l == "[services.Middle]").unwrap() + 1;
+    assert_eq!(at[0], ("Middle".to_string(), middle));
     assert_eq!(at[1].0, "\"gateway:latest\"");
     assert!(diags[0].help.as_deref().unwrap().contains("boom in Middle"));
     assert!(
@@ -854,7 +855,7 @@ fn failed_services_map_to_their_services_tables() {
             .label
             .as_deref()
             .unwrap()
-            .contains("no [services.Leaf] table"),
+            .contains("no [services.Gateway] table"),
         "{:?}",
         diags[1].label
     );
