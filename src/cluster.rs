@@ -529,6 +529,9 @@ pub fn status_command(spec_path: &Path, address: &str, wait: Option<u64>, out: O
             if let Some(secs) = wait {
                 eprintln!("bentoray: `{}` is not RUNNING after {secs} s", s.app);
             }
+            for message in status::pending_messages(&p.plan, &live) {
+                eprintln!("  {message}");
+            }
             EXIT_FAILED
         }
         status::Phase::Missing => {

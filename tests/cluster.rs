@@ -509,6 +509,12 @@ fn application_failure_points_at_application() {
 fn status_wait_gives_up_when_its_time_is_up() {
     let mut details = fixture("running/applications.json");
     details["applications"]["iris-cluster"]["status"] = json!("DEPLOYING");
+    let runner =
+        &mut details["applications"]["iris-cluster"]["deployments"]["bento-runner-iris_clf"];
+    runner["status"] = json!("UPDATING");
+    runner["message"] = json!(
+        "Deployment 'bento-runner-iris_clf' has 1 replicas that have taken more than 30s to be scheduled. This may be due to waiting for the cluster to auto-scale or for a runtime environment to be installed. Resources required for each replica: {\"CPU\": 0.5, \"no_such_node\": 1}"
+    );
     let fake = cluster("2.60.0", &details);
     let spec = Spec::new("iris-cluster", "");
     let t0 = std::time::Instant::now();
@@ -518,6 +524,11 @@ fn status_wait_gives_up_when_its_time_is_up() {
     assert_has(&r.stderr, "`iris-cluster` is not RUNNING after 2 s");
     // A progress line (not a terminal: one per change).
     assert_has(&r.stderr, "iris-cluster: DEPLOYING");
+    // What Ray says about the deployment still starting, with its table.
+    assert_has(
+        &r.stderr,
+        "`bento-runner-iris_clf` ([runners.iris_clf]) is UPDATING: Deployment 'bento-runner-iris_clf' has 1 replicas that have taken more than 30s to be scheduled.",
+    );
 }
 
 // --- diff and deploy ------------------------------------------------------

@@ -184,6 +184,40 @@ pub fn progress_line(s: &Status) -> String {
     line
 }
 
+/// What Ray says about deployments that are not healthy yet (e.g. replicas
+/// that cannot be scheduled), each with the table that configures it.
+pub fn pending_messages(plan: &Plan, live: &ServeInstance) -> Vec<String> {
+    let Some(app) = live.applications.get(&plan.serve.application.name) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = app
+        .deployments
+        .iter()
+        .filter(|(_, d)| d.status != "HEALTHY" && !d.message.trim().is_empty())
+        .map(|(name, d)| {
+            let table =
+                table_path(plan, name).map_or(String::new(), |p| format!(" ({})", table_name(&p)));
+            format!(
+                "`{name}`{table} is {}: {}",
+                d.status,
+                one_line(&strip_ansi(&d.message))
+            )
+        })
+        .collect();
+    if out.is_empty() && !app.message.trim().is_empty() {
+        out.push(format!(
+            "`{}`: {}",
+            plan.serve.application.name,
+            one_line(&strip_ansi(&app.message))
+        ));
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    super::client::snippet(text, 600)
+}
+
 /// Every failure of the application as a diagnostic in the spec: a failed
 /// deployment at the table that configured it (BR381), an application that
 /// failed before its deployments existed at `[application]` (BR382). Ray's
