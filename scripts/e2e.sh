@@ -16,6 +16,16 @@
 #            batchable API, replicas and options as planned; LOCAL_BENTO; a
 #            stale entrypoint; then sends the same requests to `bentoml serve`
 #            of the same bento on 127.0.0.1 and compares the answers.
+#   cluster: the native venv on a two-node cluster (a head and a second
+#            `ray start --address` node with its own ports and a `node2`
+#            resource): `bentoray diff` before and after, `bentoray deploy`
+#            next to an unrelated application deployed by hand (kept
+#            running), a runner with num_replicas = 2 and
+#            max_replicas_per_node = 1 (replicas on two nodes), `bentoray
+#            status --wait` (exit 0), and a spec whose runner cannot find the
+#            bento in its store: `bentoray status` reports it at
+#            [runners.iris_clf]'s line. E2E_RECORD=DIR saves the dashboard's
+#            answers (the fixtures of tests/cluster.rs).
 #   bentoml: bentoml==1.1.11 + ray[serve]==2.7.2 on Python 3.10 (pyenv), the
 #            `bentoml.ray.deployment` entrypoint on a single-method runner.
 #            SKIPPED (saying so) when no Python 3.10 is found.
@@ -29,7 +39,7 @@
 # Environment: E2E_VENV_ROOT (venv cache), E2E_PY310 (Python 3.10 to use),
 # E2E_PORT_BASE (default 26300; uses base..base+149 and 20100-20999),
 # BENTORAY (a prebuilt bentoray binary; default: cargo build --release),
-# E2E_MODES (default "native services bentoml"), E2E_KEEP=1 (keep the work dir),
+# E2E_MODES (default "native services cluster bentoml"), E2E_KEEP=1 (keep the work dir),
 # E2E_MUTATE (a sed script applied to the first native bento_ray.py, to see
 # the checks catch a broken runtime).
 # The last line is `N passed, M failed`; the exit status is non-zero on any failure.
@@ -38,7 +48,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 e2e=$here/e2e
-modes=${E2E_MODES:-native services bentoml}
+modes=${E2E_MODES:-native services cluster bentoml}
 port_base=${E2E_PORT_BASE:-26300}
 work=$(mktemp -d "${TMPDIR:-/tmp}/bre2e.XXXXXX") # short: Ray's socket paths must fit 107 bytes
 results=$work/results
@@ -421,6 +431,172 @@ run_services() {
     stop_processes "$serve_name"
 }
 
+# --- cluster -----------------------------------------------------------------
+
+# `ray start` of a second node on loopback. Ray replaces a 127.0.0.1 address
+# (the head's and the node's own) with the machine's outward IP (as seen
+# towards 8.8.8.8, no packet sent), and refuses to join a node whose processes
+# stay on loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, as on the head). Test
+# harness only: both patched in the CLI process; the rest is Ray's own
+# `ray start`, and the node's processes inherit the loopback setting.
+ray_start_on_loopback='import sys
+import ray._private.ray_constants as ray_constants
+import ray._private.services as services
+services.resolve_ip_for_localhost = lambda host: host
+ray_constants.ENABLE_RAY_CLUSTER = True
+from ray.scripts.scripts import main
+sys.argv[0] = "ray"
+sys.exit(main())'
+
+# join_node CLUSTER VENV_BIN BASE_PORT HEAD_PORT RESOURCES_JSON: a second
+# node on 127.0.0.1 with its own ports, the cluster's marker and a session of
+# its own (stopped with the cluster).
+join_node() {
+    local name=$1 bin=$2 base=$3 head=$4 resources=$5 dir=$work/$1 t0 launcher=()
+    for ((p = base; p < base + 15; p++)); do
+        port_free "$p" || { record FAIL "$name: port $p free" "in use; set E2E_PORT_BASE"; return 1; }
+    done
+    command -v setsid >/dev/null && launcher=(setsid -w)
+    t0=$(now)
+    if ! env BENTORAY_E2E_OWNER="$mark-$name" \
+        BENTOML_HOME="$cluster_home" \
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 \
+        http_proxy=http://127.0.0.1:$((base + 10)) https_proxy=http://127.0.0.1:$((base + 10)) \
+        HTTP_PROXY=http://127.0.0.1:$((base + 10)) HTTPS_PROXY=http://127.0.0.1:$((base + 10)) \
+        "${launcher[@]}" timeout 180 "$bin/python" -c "$ray_start_on_loopback" start --address="127.0.0.1:$head" --disable-usage-stats \
+        --node-ip-address=127.0.0.1 --node-manager-port=$((base + 3)) \
+        --object-manager-port=$((base + 4)) --dashboard-agent-listen-port=$((base + 5)) \
+        --dashboard-agent-grpc-port=$((base + 6)) --runtime-env-agent-port=$((base + 7)) \
+        --metrics-export-port=$((base + 8)) \
+        --min-worker-port=20550 --max-worker-port=20999 \
+        --num-cpus=2 --resources="$resources" >"$dir/ray-join.log" 2>&1; then
+        record FAIL "$name: ray start --address (second node)" "failed, log follows"
+        tail -n 40 "$dir/ray-join.log" >&2
+        return 1
+    fi
+    sessions[$name]=$(python3 "$e2e/driver.py" cluster-pids --marker "$mark-$name" --sessions ${sessions[$name]} --print-sessions)
+    note "$name: second node joined in $(since "$t0") s"
+}
+
+run_cluster() {
+    local name=cluster t0 venv_py bin tag out spec rc line
+    t0=$(now)
+    venv_py=$("$e2e/venv.sh" native-py3.11 python3 bentoml==1.4.40 "ray[serve]==2.60.0" scikit-learn) || {
+        record FAIL "$name: venv" "pip install failed"
+        return 1
+    }
+    bin=$(dirname "$venv_py")
+    start_cluster "$name" "$bin" "$port_base" head --min-worker-port=20100 --max-worker-port=20549 || return 1
+    join_node "$name" "$bin" $((port_base + 30)) "$port_base" '{"node2": 1}' || return 1
+    tag=$(build_bento "$name" "$venv_py" native_bento) || return 1
+    local dir=$work/$name
+    local t_mode
+    t_mode=$(now)
+
+    # An unrelated application, deployed by hand with `serve deploy`.
+    mkdir -p "$dir/other"
+    cat >"$dir/other/other_app.py" <<'PY'
+from ray import serve
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.1})
+class Other:
+    def __call__(self, request):
+        return "other"
+
+
+app = Other.bind()
+PY
+    cat >"$dir/other/serve.yaml" <<YAML
+http_options: {host: 127.0.0.1, port: $serve_port}
+applications:
+  - name: other
+    route_prefix: /other
+    import_path: other_app:app
+    runtime_env: {working_dir: "local://$dir/other"}
+YAML
+    deploy "$name" "$bin" "$dir/other/serve.yaml" other || return 1
+
+    # The spec: built into its local:// working_dir by `bentoray deploy`.
+    out=$dir/out
+    spec=$dir/spec/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out"
+    "$venv_py" "$e2e/driver.py" spec native --cluster --bento "$tag" --home "$cluster_home" \
+        --out "$out" --http-port "$serve_port" --app-name iris-cluster >"$spec" || return 1
+    local br=("$bentoray")
+    rc=0
+    "${br[@]}" diff "$spec" --address "$dash_url" >"$dir/diff-before.txt" 2>&1 || rc=$?
+    if [[ $rc -eq 0 ]] && grep -q '^application `iris-cluster`: added$' "$dir/diff-before.txt" &&
+        grep -q '^application `other`: kept by `bentoray deploy`; `serve deploy` of serve.yaml would DELETE it$' "$dir/diff-before.txt"; then
+        record PASS "$name: diff before deploy" "iris-cluster added; other would be deleted by serve deploy, kept by bentoray deploy"
+    else
+        record FAIL "$name: diff before deploy" "exit $rc: $(tr '\n' ' ' <"$dir/diff-before.txt")"
+    fi
+    rc=0
+    "${br[@]}" deploy "$spec" --address "$dash_url" >"$dir/deploy.txt" 2>&1 || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        record PASS "$name: bentoray deploy" "$(tail -n 1 "$dir/deploy.txt")"
+    else
+        record FAIL "$name: bentoray deploy" "exit $rc: $(tail -n 20 "$dir/deploy.txt" | tr '\n' ' ')"
+        return 1
+    fi
+    local t1
+    t1=$(now)
+    rc=0
+    timeout 400 "${br[@]}" status "$spec" --address "$dash_url" --wait 300 >"$dir/status.txt" 2>"$dir/status.err" || rc=$?
+    if [[ $rc -eq 0 ]] && grep -q '^application `iris-cluster`: RUNNING$' "$dir/status.txt"; then
+        record PASS "$name: bentoray status --wait exits 0" "RUNNING $(since "$t1") s after deploy: $(tr -s ' \n' ' ' <"$dir/status.txt")"
+        note "$name: bentoray deploy to RUNNING: $(since "$t1") s"
+    else
+        record FAIL "$name: bentoray status --wait exits 0" "exit $rc: $(tr '\n' ' ' <"$dir/status.txt") $(tail -n 20 "$dir/status.err" | tr '\n' ' ')"
+        dump_serve_logs "$name"
+        return 1
+    fi
+    "$venv_py" "$e2e/driver.py" check-cluster --dashboard "$dash_url" --app iris-cluster --other other \
+        --url "http://127.0.0.1:$serve_port/iris" --other-url "http://127.0.0.1:$serve_port/other" >>"$summary" || true
+    if [[ -n ${E2E_RECORD:-} ]]; then
+        "$venv_py" "$e2e/driver.py" record --dashboard "$dash_url" --out "$E2E_RECORD/running" || true
+    fi
+    rc=0
+    "${br[@]}" diff "$spec" --address "$dash_url" >"$dir/diff-after.txt" 2>&1 || rc=$?
+    if [[ $rc -eq 0 ]] && grep -q '^application `iris-cluster`: no change$' "$dir/diff-after.txt" &&
+        ! grep -q '^  ' "$dir/diff-after.txt"; then
+        record PASS "$name: diff after deploy shows no change" "$(head -n 2 "$dir/diff-after.txt" | tr '\n' ' ')"
+    else
+        record FAIL "$name: diff after deploy shows no change" "exit $rc: $(tr '\n' ' ' <"$dir/diff-after.txt")"
+    fi
+
+    # A broken spec: the runner's replicas look in an empty store
+    # (LOCAL_BENTO), so that deployment fails; status points at its table.
+    out=$dir/out-broken
+    spec=$dir/spec-broken/bentoray.toml
+    mkdir -p "$(dirname "$spec")" "$out" "$dir/empty-store"
+    "$venv_py" "$e2e/driver.py" spec native --cluster --local-store --missing-store "$dir/empty-store" \
+        --bento "$tag" --home "$cluster_home" --out "$out" --http-port "$serve_port" \
+        --app-name iris-broken --route-prefix /iris-broken >"$spec" || return 1
+    rc=0
+    "${br[@]}" deploy "$spec" --address "$dash_url" >"$dir/deploy-broken.txt" 2>&1 || rc=$?
+    [[ $rc -eq 0 ]] || { record FAIL "$name: deploy of the broken spec" "exit $rc: $(tail -n 20 "$dir/deploy-broken.txt" | tr '\n' ' ')"; return 1; }
+    t1=$(now)
+    rc=0
+    timeout 400 "${br[@]}" --color never status "$spec" --address "$dash_url" --wait 300 >"$dir/status-broken.txt" 2>"$dir/status-broken.err" || rc=$?
+    line=$(grep -n '^\[runners.iris_clf\]$' "$spec" | cut -d: -f1)
+    if [[ $rc -eq 1 ]] && grep -q 'BR381(deployment-failed)' "$dir/status-broken.err" &&
+        grep -q "bentoray.toml:$line:" "$dir/status-broken.err" &&
+        grep -q 'deployment `bento-runner-iris_clf` of application `iris-broken`' "$dir/status-broken.err"; then
+        record PASS "$name: a failed deployment is reported at its table" \
+            "exit 1 after $(since "$t1") s, BR381 at bentoray.toml:$line ([runners.iris_clf])"
+    else
+        record FAIL "$name: a failed deployment is reported at its table" \
+            "exit $rc, want BR381 at bentoray.toml:$line: $(head -c 3000 "$dir/status-broken.err" | tr '\n' ' ')"
+    fi
+    if [[ -n ${E2E_RECORD:-} ]]; then
+        "$venv_py" "$e2e/driver.py" record --dashboard "$dash_url" --out "$E2E_RECORD/failed" || true
+        cp "$spec" "$E2E_RECORD/failed/bentoray.toml" || true
+    fi
+    note "$name: mode body (deploys, status, diffs) took $(since "$t_mode") s"
+}
+
 # --- bentoml -----------------------------------------------------------------
 
 find_py310() {
@@ -500,7 +676,7 @@ for m in $modes; do
     before=$(grep -c '^FAIL ' "$results" || true)
     rc=0
     case $m in
-    native | services | bentoml) "run_$m" || rc=$? ;;
+    native | services | cluster | bentoml) "run_$m" || rc=$? ;;
     *) record FAIL "mode $m" "unknown mode" ;;
     esac
     if [[ $rc -ne 0 && $(grep -c '^FAIL ' "$results" || true) -eq $before ]]; then

@@ -95,6 +95,45 @@ enum Command {
         #[arg(long, value_name = "PATH|URL", default_value = "bentoray.schema.json")]
         schema: String,
     },
+    /// Show what deploying the spec would change on a live Ray cluster
+    /// (read through its dashboard): applications added, replaced and
+    /// deleted by `serve deploy`, options changed, added and removed.
+    Diff {
+        /// Spec file.
+        #[arg(default_value = "bentoray.toml")]
+        spec: PathBuf,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Check and build the spec, then deploy it to a live Ray cluster,
+    /// keeping every other application on it as it is.
+    Deploy {
+        /// Spec file.
+        #[arg(default_value = "bentoray.toml")]
+        spec: PathBuf,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Where to build (default: the spec's `local://` working_dir, else
+        /// a temporary directory).
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Print the diff only; deploy nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the spec's application on a live Ray cluster; failures are
+    /// reported at the spec table that configured the deployment. Exit 0
+    /// running, 1 failed or not running, 2 cluster unreachable.
+    Status {
+        /// Spec file.
+        #[arg(default_value = "bentoray.toml")]
+        spec: PathBuf,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Wait up to SECONDS for the application to be RUNNING (or to fail).
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
     /// Print the JSON Schema (draft-07) of bentoray.toml.
     Schema,
     /// List every diagnostic code.
@@ -118,6 +157,15 @@ struct ReportArgs {
     /// Print errors only: no warnings, notes or progress lines.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Where the cluster's dashboard is.
+#[derive(Debug, Clone, clap::Args)]
+struct ClusterArgs {
+    /// The Ray dashboard (default: $RAY_DASHBOARD_ADDRESS, else
+    /// http://127.0.0.1:8265).
+    #[arg(long, value_name = "URL")]
+    address: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,6 +253,39 @@ fn run(cli: &Cli) -> u8 {
             output,
             *force,
             schema,
+        ),
+        Command::Diff { .. } | Command::Deploy { .. } | Command::Status { .. }
+            if matches!(cli.format, Format::Sarif | Format::Github) =>
+        {
+            eprintln!("bentoray: --format sarif and github apply to `check` and `build` only");
+            EXIT_FAILURE
+        }
+        Command::Diff { spec, cluster } => crate::cluster::diff_command(
+            spec,
+            &crate::cluster::address(cluster.address.as_deref()),
+            cluster_output(cli.format, color),
+        ),
+        Command::Deploy {
+            spec,
+            cluster,
+            output,
+            dry_run,
+        } => crate::cluster::deploy_command(
+            spec,
+            &crate::cluster::address(cluster.address.as_deref()),
+            output.as_deref(),
+            *dry_run,
+            cluster_output(cli.format, color),
+        ),
+        Command::Status {
+            spec,
+            cluster,
+            wait,
+        } => crate::cluster::status_command(
+            spec,
+            &crate::cluster::address(cluster.address.as_deref()),
+            *wait,
+            cluster_output(cli.format, color),
         ),
         Command::Schema => {
             let schema = spec::types::json_schema();
@@ -623,6 +704,13 @@ fn display(path: &Path) -> String {
         text.replace('\\', "/")
     } else {
         text.into_owned()
+    }
+}
+
+fn cluster_output(format: Format, color: bool) -> crate::cluster::Output {
+    crate::cluster::Output {
+        color,
+        json: format == Format::Json,
     }
 }
 

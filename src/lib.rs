@@ -4,11 +4,13 @@
 //! The compiler is a one-way pipeline; each module depends only on the ones
 //! listed before it (see ARCHITECTURE.md):
 //! `diagnostic` → `spec` → `bento` → `check` → `plan` → `emit` → `init` → `cli`;
-//! `input` (reading input files) is a leaf that any stage may use.
+//! `input` (reading input files) is a leaf that any stage may use; `cluster`
+//! (`diff`, `deploy`, `status` against a live Ray) sits beside `cli`.
 
 pub mod bento;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod diagnostic;
 pub mod emit;
 pub mod init;

@@ -178,6 +178,28 @@ fn cli_cases() {
 #[test]
 fn every_rule_has_a_case_that_emits_it() {
     for rule in bentoray::diagnostic::rules::RULES {
+        // Codes only a live cluster emits are shown by a test against a
+        // fake dashboard in tests/cluster.rs (`cluster:<test>`).
+        if let Some(test) = rule.case.strip_prefix("cluster:") {
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster.rs"),
+            )
+            .unwrap();
+            let start = text.find(&format!("fn {test}()")).unwrap_or_else(|| {
+                panic!(
+                    "rule {} names test `{test}`, which tests/cluster.rs lacks",
+                    rule.code
+                )
+            });
+            let body = &text[start..];
+            let body = &body[..body[1..].find("\nfn ").map_or(body.len(), |i| i + 1)];
+            assert!(
+                body.contains(&format!("{}({})", rule.code, rule.name)),
+                "test `{test}` does not check for {}",
+                rule.code
+            );
+            continue;
+        }
         let path = cases_dir().join(rule.case).join("case.toml");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
             panic!(

@@ -72,6 +72,20 @@ NATIVE = {
     },
 }
 
+# The two-node `cluster` mode: the runner spread over both nodes.
+CLUSTER = {
+    "route_prefix": "/iris",
+    "service": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
+    "runners": {
+        "iris_clf": {
+            "num_replicas": 2,
+            "max_replicas_per_node": 1,
+            "ray_actor_options": {"num_cpus": 0.5},
+        },
+        "echo": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
+    },
+}
+
 BENTOML_MODE = {
     "route_prefix": "/",
     "service": {"num_replicas": 2},
@@ -119,6 +133,14 @@ SERVICES_MODE = {
 def spec(args):
     native = args.mode in ("native", "services")
     conf = {"native": NATIVE, "services": SERVICES_MODE}.get(args.mode, BENTOML_MODE)
+    if args.cluster:
+        conf = json.loads(json.dumps(CLUSTER))
+        if args.missing_store:
+            # The runner's replicas look the bento up in an empty store, as on
+            # a node whose store lacks it.
+            conf["runners"]["iris_clf"]["ray_actor_options"]["runtime_env"] = {
+                "env_vars": {"BENTOML_HOME": args.missing_store}
+            }
     lines = [
         "# Written by scripts/e2e/driver.py for the end-to-end test.",
         f"bento = {toml_value(args.bento)}",
@@ -444,6 +466,46 @@ def check_batching(base):
 SERVICE = "iris_classifier"
 
 
+def check_cluster(args):
+    """The two-node mode: the runner spread over two nodes, the unrelated app untouched."""
+    apps = get_json(f"{args.dashboard}/api/serve/applications/")["applications"]
+
+    def spread():
+        d = apps[args.app]["deployments"]["bento-runner-iris_clf"]
+        nodes = [r.get("node_id") for r in d["replicas"] if r.get("state") == "RUNNING"]
+        return len(nodes) == 2 and len(set(nodes)) == 2, f"running replicas on nodes {nodes}"
+
+    def other_running():
+        a = apps.get(args.other)
+        return a is not None and a["status"] == "RUNNING", f"{args.other}: {a and a['status']}"
+
+    def other_answers():
+        status, body, _ = http("GET", args.other_url, timeout=30)
+        return status == 200 and b"other" in body, f"GET {args.other_url}: {status} {body[:80]!r}"
+
+    def classify():
+        status, value, _ = post(f"{args.url}/classify", IRIS)
+        return status == 200 and value == [0, 1, 2], f"classify: {status} {value}"
+
+    check("cluster: iris_clf replicas on two different nodes", spread)
+    check("cluster: unrelated application still RUNNING after bentoray deploy", other_running)
+    check("cluster: unrelated application still answers", other_answers)
+    check("cluster: the deployed bento answers", classify)
+    print(f"cluster checks: {COUNTS['passed']} passed, {COUNTS['failed']} failed")
+    return 1 if COUNTS["failed"] else 0
+
+
+def record_answers(args):
+    """Saves the dashboard's answers (tests/fixtures/dashboard/ holds such recordings)."""
+    os.makedirs(args.out, exist_ok=True)
+    for name, path in [("version", "/api/version"), ("applications", "/api/serve/applications/")]:
+        value = get_json(f"{args.dashboard}{path}")
+        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
+            json.dump(value, f, indent=2, sort_keys=True)
+            f.write("\n")
+    return 0
+
+
 def run_checks(args):
     base = args.url.rstrip("/")
     # Warm-up: the first request through a new replica imports and loads lazily.
@@ -720,6 +782,17 @@ def main():
     s.add_argument("--local-store", action="store_true")
     s.add_argument("--app-name")
     s.add_argument("--route-prefix")
+    s.add_argument("--cluster", action="store_true", help="the two-node mode's spec")
+    s.add_argument("--missing-store", metavar="DIR", help="with --cluster: the runner's empty store")
+    cc = sub.add_parser("check-cluster")
+    cc.add_argument("--dashboard", required=True)
+    cc.add_argument("--app", required=True)
+    cc.add_argument("--other", required=True)
+    cc.add_argument("--url", required=True)
+    cc.add_argument("--other-url", required=True)
+    rec = sub.add_parser("record")
+    rec.add_argument("--dashboard", required=True)
+    rec.add_argument("--out", required=True)
     d = sub.add_parser("wait-dashboard")
     d.add_argument("--dashboard", required=True)
     d.add_argument("--path", default="/api/version")
@@ -784,6 +857,10 @@ def main():
         pids, sessions = cluster_pids(args.marker, args.sessions)
         print(" ".join(map(str, sessions if args.print_sessions else pids)))
         return 0
+    if args.cmd == "check-cluster":
+        return check_cluster(args)
+    if args.cmd == "record":
+        return record_answers(args)
     if args.cmd == "check-sockets":
         check_sockets(args)
         return 1 if COUNTS["failed"] else 0

@@ -238,6 +238,25 @@ rules! {
     API_NAME_RESERVED_BY_RAY = "BR365" "api-name-reserved-by-ray" Error "service_api_reserved_name"
         summary "An API of a service called through deployment handles has the name of one of Ray Serve's own deployment methods."
         doc "Each service other than the entry service is a Ray deployment with one method per API, called by name through a `DeploymentHandle`. Ray Serve calls some methods of a deployment itself (`reconfigure` with `user_config`, `check_health` for health checks, `__call__` by default, `__del__` at shutdown, `record_routing_stats`, `record_replica_metadata`, and `__init__` / `__serve_build_asgi_app__`), so an API with one of these names would be called by Ray or hide Ray's behaviour. `build` stops before writing anything; rename the API. The entry service's APIs are served through its HTTP app and may have any name.";
+
+    DEPLOYMENT_FAILED = "BR381" "deployment-failed" Error "cluster:deployment_failure_points_at_its_table"
+        summary "`bentoray status`: a deployment of the application is DEPLOY_FAILED or UNHEALTHY on the cluster."
+        doc "Ray reports a failed deployment by its Ray name (`bento-runner-iris_clf`) with a message, far from the spec. `bentoray status` maps the name back through the plan to the table that configured it (`[service]`, `[runners.<runner>]`, `[services.<Service>]`) and shows Ray's message as the help; a deployment without a table points at the `bento` value. Only a live cluster can show it: demonstrated by the test `deployment_failure_points_at_its_table` in tests/cluster.rs, against a fake dashboard serving Ray 2.60's recorded answers (and by scripts/e2e.sh `cluster` mode on a real one).";
+    APPLICATION_FAILED = "BR382" "application-failed" Error "cluster:application_failure_points_at_application"
+        summary "`bentoray status`: the application failed on the cluster before any of its deployments did."
+        doc "An application fails as a whole when its import path cannot be imported or building it raises (a stale entrypoint, a bento missing from a node's store): Ray reports DEPLOY_FAILED for the application with no failed deployment. The diagnostic points at `[application]` (or the `bento` value) with Ray's message. Demonstrated by the test `application_failure_points_at_application` in tests/cluster.rs (fake dashboard).";
+    CLUSTER_RAY_VERDICT = "BR383" "cluster-ray-verdict" Error "cluster:version_mismatch_changes_a_verdict"
+        summary "`diff`/`deploy`: the cluster's Ray release is not the spec's `[ray] version`, and a verdict differs there."
+        doc "bentoray checks a spec against its target Ray release. Before `diff` and `deploy` it checks the spec again with the cluster's release (from the dashboard's `/api/version`) as the target: an option unknown or invalid there, or a default the spec relies on that differs there (`max_ongoing_requests` before 2.32, `keep_alive_timeout_s` before 2.48, …), is an error, so nothing is deployed. Set `[ray] version` to the cluster's release. Demonstrated by the test `version_mismatch_changes_a_verdict` in tests/cluster.rs (fake dashboard).";
+    REMOVED_OVERRIDE_STAYS = "BR384" "removed-override-stays" Warning "cluster:removed_override_stays_before_2_60"
+        summary "`diff`/`deploy` on Ray before 2.60: an option removed from the spec stays in force on the cluster."
+        doc "Before Ray 2.60, removing an option from a deployment's config does not restore the value in code: the previously deployed value stays in force (2.60 restores it: `restores_unset_config_options`). Set the option explicitly, to Ray's default to reset it. Demonstrated by the test `removed_override_stays_before_2_60` in tests/cluster.rs (fake dashboard of a Ray 2.59).";
+    ROUTE_PREFIX_TAKEN = "BR386" "route-prefix-taken" Error "cluster:route_prefix_taken_by_another_application"
+        summary "`diff`/`deploy`: another application on the cluster already serves the spec's route prefix."
+        doc "Ray Serve routes each prefix to one application: a config with two applications on one `route_prefix` is rejected as a whole, and an application deployed next to one that holds its prefix fails. Since `bentoray deploy` keeps the cluster's other applications, it checks their prefixes first and deploys nothing on a clash. Demonstrated by the test `route_prefix_taken_by_another_application` in tests/cluster.rs (fake dashboard).";
+    CLUSTER_RAY_UNKNOWN = "BR385" "cluster-ray-unknown" Warning "cluster:unknown_cluster_release_is_a_warning"
+        summary "`diff`/`deploy`: bentoray cannot say whether its verdicts hold on the cluster's Ray release."
+        doc "The dashboard reported a release outside the ones bentoray knows (or not a release number, e.g. a nightly), or the spec writes `ray` other than as a `[ray]` table (an inline table or dotted keys), so bentoray cannot check it again with the cluster's release as the target. Demonstrated by the test `unknown_cluster_release_is_a_warning` in tests/cluster.rs (fake dashboard).";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
