@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, CheckOutput};
 use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
@@ -22,7 +22,7 @@ pub const EXIT_FAILURE: u8 = 2;
     name = "bentoray",
     version,
     about = "Compile a bentoray.toml into a validated Ray Serve config and entrypoint for a BentoML bento",
-    after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error."
+    after_help = EXIT_CODES_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -92,6 +92,109 @@ enum Command {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Examples shown by `--help`, per subcommand (a unit test checks that every
+/// subcommand has one and that each parses).
+const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "check",
+        &[
+            ("bentoray check", "check ./bentoray.toml"),
+            (
+                "bentoray check --format github a/bentoray.toml b/bentoray.toml",
+                "annotate a GitHub Actions run",
+            ),
+        ],
+    ),
+    (
+        "build",
+        &[
+            (
+                "bentoray build bentoray.toml -o out",
+                "write out/serve.yaml and out/bento_ray.py",
+            ),
+            (
+                "bentoray build --check -o out",
+                "in CI: fail when out/ is stale",
+            ),
+        ],
+    ),
+    (
+        "init",
+        &[
+            (
+                "bentoray init --bento iris_classifier:latest",
+                "a starter ./bentoray.toml",
+            ),
+            (
+                "bentoray init --bento ./bentos/iris -o deploy/bentoray.toml",
+                "from a bento directory",
+            ),
+        ],
+    ),
+    (
+        "schema",
+        &[(
+            "bentoray schema > bentoray.schema.json",
+            "the schema editors read",
+        )],
+    ),
+    (
+        "rules",
+        &[("bentoray rules --format json", "every code as JSON")],
+    ),
+    (
+        "explain",
+        &[(
+            "bentoray explain BR102",
+            "what BR102 means and how to fix it",
+        )],
+    ),
+    (
+        "completions",
+        &[
+            (
+                "bentoray completions bash > ~/.local/share/bash-completion/completions/bentoray",
+                "bash",
+            ),
+            (
+                "bentoray completions zsh > ~/.zfunc/_bentoray",
+                "zsh (with ~/.zfunc in fpath)",
+            ),
+            (
+                "bentoray completions fish > ~/.config/fish/completions/bentoray.fish",
+                "fish",
+            ),
+        ],
+    ),
+];
+
+const EXIT_CODES_HELP: &str = "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error.";
+
+fn examples_text(examples: &[(&str, &str)]) -> String {
+    let mut out = String::from("Examples:\n");
+    for (command, what) in examples {
+        out.push_str(&format!("  {command}\n      {what}\n"));
+    }
+    out
+}
+
+/// The clap command with every subcommand's examples in its `--help`, and
+/// all of them in the top-level `--help`.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let mut all = String::from("Examples:\n");
+    for (name, examples) in EXAMPLES {
+        cmd = cmd.mut_subcommand(*name, |sub| sub.after_long_help(examples_text(examples)));
+        all.push_str(examples_text(examples).trim_start_matches("Examples:\n"));
+    }
+    cmd.after_long_help(format!("{all}\n{EXIT_CODES_HELP}"))
 }
 
 /// How `check` and `build` report diagnostics.
@@ -127,7 +230,10 @@ enum Format {
 
 /// Entry point used by `main`; never panics outward.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -196,6 +302,10 @@ fn run(cli: &Cli) -> u8 {
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("schema serializes")
             );
+            EXIT_OK
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command(), "bentoray", &mut std::io::stdout());
             EXIT_OK
         }
         Command::Rules | Command::Explain { .. }
@@ -580,4 +690,43 @@ fn rule_json(r: &rules::Rule) -> serde_json::Value {
         "summary": r.summary,
         "doc": r.doc,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand has an example in `--help`, and every example is a
+    /// command line bentoray accepts.
+    #[test]
+    fn every_subcommand_has_an_example_that_parses() {
+        let cmd = command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            let examples = EXAMPLES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, e)| *e)
+                .unwrap_or_default();
+            assert!(!examples.is_empty(), "`{name}` has no example");
+            for (line, _) in examples {
+                let words: Vec<&str> = line
+                    .split(" > ")
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect();
+                assert_eq!(words.get(1), Some(&name), "{line}");
+                if let Err(e) = command().try_get_matches_from(&words) {
+                    panic!("example `{line}` does not parse: {e}");
+                }
+            }
+        }
+        for (name, _) in EXAMPLES {
+            assert!(
+                cmd.find_subcommand(name).is_some(),
+                "examples for `{name}`, which is no subcommand"
+            );
+        }
+    }
 }
