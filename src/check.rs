@@ -4,6 +4,7 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+mod kuberay;
 mod python_modules;
 mod runtime_env;
 mod schema;
@@ -29,6 +30,9 @@ pub struct Checked {
     pub ray_version: RayVersion,
     /// Where the spec names the bento, for diagnostics after checking.
     pub bento_span: std::ops::Range<usize>,
+    /// The spec's tree, so that checks after lowering (`plan::capacity`)
+    /// point at the spec's keys.
+    pub tree: Node,
 }
 
 /// Why a checked spec cannot be built yet, if it cannot: the services
@@ -147,6 +151,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
     ));
     table_trap::explain(&root, &file.text, &schema, &mut diags);
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
+    kuberay::check(&root, &mut diags);
 
     let has_errors = diags.iter().any(Diagnostic::is_error);
     let checked = match (has_errors, bento, ray_version) {
@@ -156,6 +161,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 bento,
                 ray_version,
                 bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
+                tree: root,
             }),
             Err(d) => {
                 diags.push(*d);

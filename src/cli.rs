@@ -270,7 +270,8 @@ fn run(cli: &Cli) -> u8 {
             let mut worst = EXIT_OK;
             let mut reports = Vec::new();
             for path in specs {
-                let out = check::check_file(path, &display(path));
+                let mut out = check::check_file(path, &display(path));
+                add_plan_diagnostics(&mut out, path);
                 worst = worst.max(exit_code(&out.report, report.deny_warnings));
                 reports.push(out.report);
             }
@@ -370,10 +371,12 @@ fn build(
     args: ReportArgs,
 ) -> u8 {
     let name = display(spec_path);
+    let mut out = check::check_file(spec_path, &name);
+    add_plan_diagnostics(&mut out, spec_path);
     let CheckOutput {
         report: mut diags,
         mut checked,
-    } = check::check_file(spec_path, &name);
+    } = out;
     if let Some(blocker) = checked.as_ref().and_then(check::build_blocker) {
         diags.diagnostics.push(blocker);
         checked = None;
@@ -418,6 +421,16 @@ fn build(
             eprintln!("bentoray: {e}; the directory was left as it was");
             EXIT_FAILURE
         }
+    }
+}
+
+/// Adds the checks made on the lowered plan (`[kuberay]` capacity).
+fn add_plan_diagnostics(out: &mut CheckOutput, spec_path: &Path) {
+    if let Some(checked) = out.checked.as_ref().filter(|c| c.spec.kuberay.is_some()) {
+        let plan = plan::lower(checked, &plan::spec_name(spec_path));
+        out.report
+            .diagnostics
+            .extend(plan::capacity::diagnostics(&plan, checked));
     }
 }
 

@@ -6,6 +6,9 @@
 //! (`bento-svc-<service>`, `bento-runner-<runner>`); deployments follow the
 //! bento's runner order; no option is `null`.
 
+pub mod capacity;
+pub mod kuberay;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -26,6 +29,9 @@ pub struct Plan {
     pub ray_version: RayVersion,
     pub serve: ServeConfig,
     pub entrypoint: Entrypoint,
+    /// `[kuberay]`: the RayService to write beside serve.yaml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kuberay: Option<kuberay::KubeRayPlan>,
 }
 
 /// What `serve.yaml` holds.
@@ -243,5 +249,9 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             enable_batching: spec.enable_batching,
             batching_config,
         },
+        kuberay: spec
+            .kuberay
+            .as_ref()
+            .map(|k| kuberay::lower(k, checked.ray_version)),
     }
 }

@@ -16,6 +16,7 @@ const EXAMPLES: &[&str] = &[
     "batching",
     "two_runners",
     "bentoml_mode",
+    "kuberay",
 ];
 
 fn snapshot_settings() -> insta::Settings {

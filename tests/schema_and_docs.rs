@@ -136,6 +136,9 @@ fn spec_reference() -> String {
         ("`pip` of a `runtime_env`, as a table", Some("PipTable")),
         ("`uv` of a `runtime_env`, as a table", Some("UvTable")),
         ("`config` of a `runtime_env`", Some("RuntimeEnvConfig")),
+        ("`[kuberay]`", Some("KubeRaySection")),
+        ("`[kuberay.head]`", Some("KubeRayHead")),
+        ("`[[kuberay.worker_groups]]`", Some("KubeRayWorkerGroup")),
     ];
     let mut out = String::new();
     for (title, def) in sections {

@@ -205,6 +205,25 @@ rules! {
     TOP_LEVEL_KEY_IN_TABLE = "BR350" "top-level-key-in-table" Error "top_level_key_in_table"
         summary "A top-level key is written after a table header, so TOML puts it into that table."
         doc "In TOML a table runs until the next header: `[ray]` followed by `enable_batching = true` is `ray.enable_batching`, not the top-level `enable_batching`. This applies to every top-level key (`bento`, `bentoml_home`, `enable_batching`, `entrypoint`, `bento_serialization`, …) in any table; a `bento` caught this way also leaves the spec without its required `bento`. Move the line above the first table header. The JSON and SARIF output carry the move as a fix.";
+
+    KUBERAY_NAME = "BR370" "kuberay-name" Error "kuberay_name"
+        summary "`[kuberay] name` is not a name KubeRay accepts for a RayService."
+        doc "KubeRay's webhook and controller reject a RayService whose name is longer than 47 characters (53, the RayCluster limit, less the 6 characters of the suffix it appends) or is not a DNS-1035 label: lowercase letters, digits and `-`, starting with a letter and not ending with `-`. `kubectl apply` would create nothing that runs.";
+    KUBERAY_REPLICAS = "BR371" "kuberay-replicas" Error "kuberay_replicas"
+        summary "A worker group's `min_replicas`, `replicas` and `max_replicas` are out of order."
+        doc "KubeRay's webhook rejects a worker group whose `minReplicas` is greater than its `maxReplicas`; a `replicas` outside `[min_replicas, max_replicas]` is silently clamped by the operator, so the cluster would not start with the pods written. Keep `min_replicas ≤ replicas ≤ max_replicas`.";
+    KUBERAY_GROUP_NAME = "BR372" "kuberay-group-name" Error "kuberay_group_name"
+        summary "Two worker groups have the same name."
+        doc "KubeRay names a worker group's pods and scales it by `groupName`, so names must be unique within the cluster.";
+    KUBERAY_RESOURCE = "BR373" "kuberay-resource" Error "kuberay_resource"
+        summary "A head or worker resource Kubernetes or `ray start` cannot take."
+        doc "Kubernetes' smallest CPU unit is 0.001 (`1m`), so `cpu` may have at most 3 decimal places. In `ray_start_params`, `num-cpus`, `num-gpus` and `memory` are numbers that `ray start` parses (counts of CPUs and GPUs, bytes of memory); anything else makes every pod of the group fail to start.";
+    REPLICA_NEVER_FITS = "BR374" "replica-never-fits" Warning "replica_never_fits"
+        summary "One replica of a deployment needs more CPU, GPU or memory than any node of the `[kuberay]` cluster has."
+        doc "Ray places each replica on one node: a replica asking for more `num_cpus` (Ray's default is 1), `num_gpus` or `memory` than the head or any worker group's pod offers stays pending forever, and the application never becomes healthy. The node resources are what KubeRay passes to `ray start`: the container's CPU limit rounded up, its GPU limit and memory limit, unless `ray_start_params` sets them. Give a worker group bigger pods, or ask for less in `ray_actor_options`.";
+    CLUSTER_TOO_SMALL = "BR375" "cluster-too-small" Warning "cluster_too_small"
+        summary "The deployments can ask for more CPU, GPU or memory than the `[kuberay]` cluster has at its largest."
+        doc "Each deployment can run `num_replicas` replicas (with autoscaling, up to `max_replicas`; `num_replicas = \"auto\"` up to 100), each reserving its `ray_actor_options` (Ray's default is 1 CPU). When their sum exceeds what the head and every worker group at `max_replicas` offer, some replicas can never be placed: the deployment the cluster runs out at is named. Raise `max_replicas` or the pods' resources, or lower the deployments'.";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
