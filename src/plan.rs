@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::bento::{BentoKind, Method, Unit, UnitKind};
 use crate::check::{Checked, RayVersion};
 use crate::spec::types::{BentoSerialization, DeploymentOptions, EntrypointKind, ProxyLocation};
 
@@ -67,8 +68,9 @@ pub struct Deployment {
     pub options: Map<String, Value>,
 }
 
-/// What the Python entrypoint needs: for `bentoml` mode the arguments of
-/// `bentoml.ray.deployment`; for `native` mode also every runner's methods.
+/// What the Python entrypoint needs: every deployment unit of the bento
+/// (one model for both kinds of bento), and for `bentoml` mode the
+/// arguments of `bentoml.ray.deployment`, which are derived from the units.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entrypoint {
     pub kind: EntrypointKind,
@@ -77,22 +79,52 @@ pub struct Entrypoint {
     /// Variable holding the application (`app`).
     pub variable: String,
     pub bento_serialization: BentoSerialization,
-    /// The Service name; the ingress deployment is `bento-svc-<service_name>`.
+    pub bento_kind: BentoKind,
+    /// Legacy: the Service name (the ingress is `bento-svc-<service_name>`).
+    /// New-style: the entry service, which is the ingress.
     pub service_name: String,
-    /// Every runner of the bento, in bento order.
-    pub runners: Vec<RunnerPlan>,
-    pub service_deployment_config: Map<String, Value>,
-    pub runners_deployment_config_map: IndexMap<String, Map<String, Value>>,
+    /// Every deployment unit, in bento order: a legacy bento's API server
+    /// then its runners, or a new-style bento's services.
+    pub units: Vec<UnitPlan>,
+    /// The legacy runner switch (`enable_batching`); new-style APIs are
+    /// batched as their author declared.
     pub enable_batching: bool,
-    pub batching_config: IndexMap<String, IndexMap<String, Map<String, Value>>>,
 }
 
+/// One deployment unit: a Ray Serve deployment.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunnerPlan {
+pub struct UnitPlan {
+    /// Its name in the bento (runner or service name; the legacy API
+    /// server has the Service's name).
     pub name: String,
+    /// Its Ray Serve deployment name.
+    pub deployment: String,
+    pub role: UnitRole,
+    /// Ray Serve deployment options, in Ray's order, as written to
+    /// serve.yaml (empty: the deployment is not listed there).
+    pub options: Map<String, Value>,
     /// `None` when the bento's metadata does not say (custom runnables):
     /// the native entrypoint then takes them from the runner at start-up.
     pub methods: Option<Vec<MethodPlan>>,
+    /// The spec's `[batching.<unit>.<method>]` tables, in method order
+    /// (spec order where the methods are not known).
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub batching: IndexMap<String, Map<String, Value>>,
+    /// `bentoml.depends(...)` of a service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<DependencyPlan>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UnitRole {
+    /// The legacy Service's API server: the ingress.
+    ApiServer,
+    Runner,
+    /// A new-style service; the entry service is the ingress.
+    Service {
+        entry: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +132,77 @@ pub struct MethodPlan {
     pub name: String,
     pub batchable: bool,
     pub batch_dim: (i64, i64),
+    /// `serve.batch` keyword arguments when this method is batched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Map<String, Value>>,
+    /// `async def` (services); `None` when not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_async: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub streaming: bool,
+}
+
+/// A `bentoml.depends(...)`: an in-bento `service` (called through a Ray
+/// deployment handle) or a `url` (left to BentoML's HTTP client).
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyPlan {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Entrypoint {
+    /// The runners of a legacy bento, in bento order.
+    pub fn runners(&self) -> impl Iterator<Item = &UnitPlan> {
+        self.units.iter().filter(|u| u.role == UnitRole::Runner)
+    }
+
+    /// The ingress: the legacy API server or the entry service.
+    pub fn ingress(&self) -> Option<&UnitPlan> {
+        self.units.iter().find(|u| {
+            matches!(
+                u.role,
+                UnitRole::ApiServer | UnitRole::Service { entry: true }
+            )
+        })
+    }
+
+    /// `bentoml.ray.deployment`'s `service_deployment_config`.
+    pub fn service_deployment_config(&self) -> Map<String, Value> {
+        self.units
+            .iter()
+            .find(|u| u.role == UnitRole::ApiServer)
+            .map(|u| u.options.clone())
+            .unwrap_or_default()
+    }
+
+    /// `bentoml.ray.deployment`'s `runners_deployment_config_map`: runners
+    /// with options, in bento order.
+    pub fn runners_deployment_config_map(&self) -> Map<String, Value> {
+        self.runners()
+            .filter(|r| !r.options.is_empty())
+            .map(|r| (r.name.clone(), Value::Object(r.options.clone())))
+            .collect()
+    }
+
+    /// `bentoml.ray.deployment`'s `batching_config`: runner → method →
+    /// `serve.batch` options.
+    pub fn batching_config(&self) -> Map<String, Value> {
+        self.runners()
+            .filter(|r| !r.batching.is_empty())
+            .map(|r| {
+                let methods: Map<String, Value> = r
+                    .batching
+                    .iter()
+                    .map(|(m, o)| (m.clone(), Value::Object(o.clone())))
+                    .collect();
+                (r.name.clone(), Value::Object(methods))
+            })
+            .collect()
+    }
 }
 
 fn to_map<T: Serialize>(value: &T) -> Map<String, Value> {
@@ -147,53 +250,21 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
         .map(|(m, v)| (m.to_string(), v.to_string()))
         .unwrap_or_else(|| ("bento_ray".into(), "app".into()));
 
-    let service_options = spec
-        .service
-        .as_ref()
-        .map(deployment_options)
-        .unwrap_or_default();
-    // Runners in the bento's order, so output does not depend on the order
-    // of tables in the spec.
-    let runner_options: IndexMap<String, Map<String, Value>> = bento
-        .runners()
-        .filter_map(|r| {
-            spec.runners
-                .get(&r.name)
-                .map(|o| (r.name.clone(), deployment_options(o)))
-        })
-        .filter(|(_, o)| !o.is_empty())
+    // Units in the bento's order, so output does not depend on the order of
+    // tables in the spec.
+    let units: Vec<UnitPlan> = bento
+        .units
+        .iter()
+        .map(|unit| lower_unit(checked, unit))
         .collect();
-    let batching_config: IndexMap<String, IndexMap<String, Map<String, Value>>> = bento
-        .runners()
-        .filter_map(|r| {
-            let methods = spec.batching.get(&r.name)?;
-            let ordered: IndexMap<String, Map<String, Value>> = match r.metadata_methods() {
-                Some(known) => known
-                    .iter()
-                    .filter_map(|m| methods.get(&m.name).map(|o| (m.name.clone(), to_map(o))))
-                    .collect(),
-                None => methods
-                    .iter()
-                    .map(|(m, o)| (m.clone(), to_map(o)))
-                    .collect(),
-            };
-            (!ordered.is_empty()).then(|| (r.name.clone(), ordered))
+    let deployments = units
+        .iter()
+        .filter(|u| !u.options.is_empty())
+        .map(|u| Deployment {
+            name: u.deployment.clone(),
+            options: u.options.clone(),
         })
         .collect();
-
-    let mut deployments = Vec::new();
-    if !service_options.is_empty() {
-        deployments.push(Deployment {
-            name: format!("bento-svc-{}", bento.service_name),
-            options: service_options.clone(),
-        });
-    }
-    for (runner, options) in &runner_options {
-        deployments.push(Deployment {
-            name: format!("bento-runner-{runner}"),
-            options: options.clone(),
-        });
-    }
 
     let ray = spec.ray.as_ref();
     Plan {
@@ -227,31 +298,114 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             module,
             variable,
             bento_serialization: spec.bento_serialization,
+            bento_kind: bento.kind,
             service_name: bento.service_name.clone(),
-            runners: bento
-                .runners()
-                .map(|r| RunnerPlan {
-                    name: r.name.clone(),
-                    methods: r.metadata_methods().map(|ms| {
-                        ms.iter()
-                            .map(|m| MethodPlan {
-                                name: m.name.clone(),
-                                // Model signatures always say both.
-                                batchable: m.batchable.unwrap_or(false),
-                                batch_dim: m.batch_dim.unwrap_or((0, 0)),
-                            })
-                            .collect()
-                    }),
-                })
-                .collect(),
-            service_deployment_config: service_options,
-            runners_deployment_config_map: runner_options,
+            units,
             enable_batching: spec.enable_batching,
-            batching_config,
         },
         kuberay: spec
             .kuberay
             .as_ref()
             .map(|k| kuberay::lower(k, checked.ray_version)),
+    }
+}
+
+/// One unit of the bento as a deployment: its name, the spec's options for
+/// it, and the methods the entrypoint may rely on.
+fn lower_unit(checked: &Checked, unit: &Unit) -> UnitPlan {
+    let spec = &checked.spec;
+    let (role, deployment, options) = match unit.kind {
+        UnitKind::ApiServer => (
+            UnitRole::ApiServer,
+            format!("bento-svc-{}", unit.name),
+            spec.service.as_ref(),
+        ),
+        UnitKind::Runner { .. } => (
+            UnitRole::Runner,
+            format!("bento-runner-{}", unit.name),
+            spec.runners.get(&unit.name),
+        ),
+        // Named exactly after the service, as BentoML names its workers.
+        UnitKind::Service { entry } => (
+            UnitRole::Service { entry },
+            unit.name.clone(),
+            spec.services.get(&unit.name),
+        ),
+    };
+    let options = options.map(deployment_options).unwrap_or_default();
+    let spec_batching = match unit.kind {
+        UnitKind::ApiServer => None,
+        _ => spec.batching.get(&unit.name),
+    };
+    // The methods the entrypoint may take as given: model signatures, or a
+    // service's APIs (read from its source); a custom runnable's are read
+    // from the loaded runner at start-up.
+    let known = match unit.kind {
+        UnitKind::ApiServer => None,
+        UnitKind::Runner { .. } => unit.metadata_methods(),
+        UnitKind::Service { .. } => unit.methods.as_deref(),
+    };
+    let batching: IndexMap<String, Map<String, Value>> = match (spec_batching, known) {
+        (None, _) => IndexMap::new(),
+        (Some(tables), Some(known)) => known
+            .iter()
+            .filter_map(|m| tables.get(&m.name).map(|o| (m.name.clone(), to_map(o))))
+            .collect(),
+        (Some(tables), None) => tables.iter().map(|(m, o)| (m.clone(), to_map(o))).collect(),
+    };
+    let methods = known.map(|ms| {
+        ms.iter()
+            .map(|m| lower_method(checked, unit, m, batching.get(&m.name)))
+            .collect()
+    });
+    UnitPlan {
+        name: unit.name.clone(),
+        deployment,
+        role,
+        options,
+        methods,
+        batching,
+        dependencies: unit
+            .dependencies
+            .iter()
+            .map(|d| DependencyPlan {
+                attribute: d.attribute.clone(),
+                service: d.service.clone(),
+                url: d.url.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn lower_method(
+    checked: &Checked,
+    unit: &Unit,
+    method: &Method,
+    spec_batch: Option<&Map<String, Value>>,
+) -> MethodPlan {
+    // Model signatures always say both; a service API whose decorator
+    // arguments are not literals was warned about by `check`.
+    let batchable = method.batchable.unwrap_or(false);
+    let batched = batchable
+        && match unit.kind {
+            UnitKind::Service { .. } => true,
+            _ => checked.spec.enable_batching,
+        };
+    let batch = batched.then(|| {
+        let mut options = spec_batch.cloned().unwrap_or_default();
+        if !options.contains_key("max_batch_size")
+            && let Some(size) = method.max_batch_size.as_ref().and_then(|s| s.value)
+        {
+            options.insert("max_batch_size".into(), Value::from(size));
+        }
+        options
+    });
+    MethodPlan {
+        name: method.name.clone(),
+        batchable,
+        batch_dim: method.batch_dim.unwrap_or((0, 0)),
+        batch,
+        is_async: method.is_async,
+        streaming: method.streaming,
     }
 }

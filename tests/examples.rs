@@ -66,6 +66,10 @@ fn services_example_is_checked_and_not_built() {
             bentoray::diagnostic::render_human(&out.report, false)
         );
         insta::assert_json_snapshot!("services__bento", checked.bento);
+        insta::assert_json_snapshot!(
+            "services__plan",
+            bentoray::plan::lower(&checked, "bentoray.toml")
+        );
     });
     let blocker = bentoray::check::build_blocker(&checked).expect("new-style build is blocked");
     assert_eq!(blocker.rule.code, "BR205");
@@ -189,11 +193,11 @@ fn emitted_python_is_valid_and_passes_the_plan() {
                 );
                 assert_eq!(
                     args["service_deployment_config"],
-                    serde_json::json!(e.service_deployment_config)
+                    serde_json::json!(e.service_deployment_config())
                 );
                 assert_eq!(
                     args["runners_deployment_config_map"],
-                    serde_json::json!(e.runners_deployment_config_map)
+                    serde_json::json!(e.runners_deployment_config_map())
                 );
                 assert_eq!(
                     args["enable_batching"],
@@ -201,7 +205,7 @@ fn emitted_python_is_valid_and_passes_the_plan() {
                 );
                 assert_eq!(
                     args["batching_config"],
-                    serde_json::json!(e.batching_config)
+                    serde_json::json!(e.batching_config())
                 );
             }
             EntrypointKind::Native => {
@@ -218,29 +222,23 @@ fn emitted_python_is_valid_and_passes_the_plan() {
                 );
                 assert_eq!(
                     data["INGRESS_OPTIONS"],
-                    serde_json::json!(e.service_deployment_config)
+                    serde_json::json!(e.service_deployment_config())
                 );
                 let runners = data["RUNNERS"].as_object().unwrap();
                 let names: Vec<&String> = runners.keys().collect();
-                let expected: Vec<&String> = e.runners.iter().map(|r| &r.name).collect();
+                let expected: Vec<&String> = e.runners().map(|r| &r.name).collect();
                 assert_eq!(names, expected, "{example}: every runner, in bento order");
-                for r in &e.runners {
+                for r in e.runners() {
                     let got = &runners[&r.name];
-                    let options = e
-                        .runners_deployment_config_map
-                        .get(&r.name)
-                        .cloned()
-                        .unwrap_or_default();
                     assert_eq!(
                         got["options"],
-                        serde_json::json!(options),
+                        serde_json::json!(r.options),
                         "{example} {}",
                         r.name
                     );
-                    let batching = e.batching_config.get(&r.name).cloned().unwrap_or_default();
                     assert_eq!(
                         got["batching"],
-                        serde_json::json!(batching),
+                        serde_json::json!(r.batching),
                         "{example} {}",
                         r.name
                     );

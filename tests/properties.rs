@@ -264,18 +264,13 @@ print(json.dumps(out))
         );
         assert_eq!(
             data["INGRESS_OPTIONS"],
-            Value::Object(e.service_deployment_config.clone()),
+            Value::Object(e.service_deployment_config()),
             "{text}"
         );
-        for r in &e.runners {
-            let options = e
-                .runners_deployment_config_map
-                .get(&r.name)
-                .cloned()
-                .unwrap_or_default();
+        for r in e.runners() {
             assert_eq!(
                 data["RUNNERS"][&r.name]["options"],
-                Value::Object(options),
+                Value::Object(r.options.clone()),
                 "{text}"
             );
         }

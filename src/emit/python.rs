@@ -26,27 +26,11 @@ fn str_lit(s: &str) -> String {
     string(s)
 }
 
-fn batching_config(plan: &Plan) -> Map<String, Value> {
-    plan.entrypoint
-        .batching_config
-        .iter()
-        .map(|(runner, methods)| {
-            let methods: Map<String, Value> = methods
-                .iter()
-                .map(|(m, o)| (m.clone(), Value::Object(o.clone())))
-                .collect();
-            (runner.clone(), Value::Object(methods))
-        })
-        .collect()
-}
-
 /// The native entrypoint: a data section of literals, then the runtime.
 fn render_native(plan: &Plan) -> String {
     let e = &plan.entrypoint;
-    let batching = batching_config(plan);
     let runners: Map<String, Value> = e
-        .runners
-        .iter()
+        .runners()
         .map(|r| {
             let methods = match &r.methods {
                 Some(ms) => Value::Object(
@@ -61,11 +45,15 @@ fn render_native(plan: &Plan) -> String {
                 ),
                 None => Value::Null,
             };
-            let options = e.runners_deployment_config_map.get(&r.name).cloned().unwrap_or_default();
+            let batching: Map<String, Value> = r
+                .batching
+                .iter()
+                .map(|(m, o)| (m.clone(), Value::Object(o.clone())))
+                .collect();
             let entry = json!({
                 "methods": methods,
-                "batching": batching.get(&r.name).cloned().unwrap_or_else(|| json!({})),
-                "options": options,
+                "batching": batching,
+                "options": r.options,
             });
             (r.name.clone(), entry)
         })
@@ -100,7 +88,7 @@ fn render_native(plan: &Plan) -> String {
     ));
     out.push_str(&format!(
         "INGRESS_OPTIONS = {}\n",
-        literal(&Value::Object(e.service_deployment_config.clone()), 0)
+        literal(&Value::Object(e.service_deployment_config()), 0)
     ));
     out.push_str(&format!(
         "RUNNERS = {}\n",
@@ -119,12 +107,8 @@ fn render_native(plan: &Plan) -> String {
 /// The `bentoml` entrypoint: one `bentoml.ray.deployment(...)` call.
 fn render_bentoml(plan: &Plan) -> String {
     let e = &plan.entrypoint;
-    let runners: Map<String, Value> = e
-        .runners_deployment_config_map
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::Object(v.clone())))
-        .collect();
-    let batching = batching_config(plan);
+    let runners = e.runners_deployment_config_map();
+    let batching = e.batching_config();
     let mut out = String::new();
     out.push_str(&format!("# {}\n", super::header(plan)));
     out.push_str(concat!(
@@ -152,7 +136,7 @@ fn render_bentoml(plan: &Plan) -> String {
     out.push_str("    BENTO_TAG,\n");
     out.push_str(&format!(
         "    service_deployment_config={},\n",
-        literal(&Value::Object(e.service_deployment_config.clone()), 4)
+        literal(&Value::Object(e.service_deployment_config()), 4)
     ));
     out.push_str(&format!(
         "    runners_deployment_config_map={},\n",
