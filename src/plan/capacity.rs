@@ -11,8 +11,8 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
-use super::Plan;
 use super::kuberay::{KubeRayPlan, NodeResources};
+use super::{Plan, UnitRole};
 use crate::check::Checked;
 use crate::diagnostic::{Diagnostic, rules};
 use crate::spec::spanned::Node;
@@ -34,28 +34,22 @@ pub struct Demand {
     pub each: NodeResources,
 }
 
-/// Every deployment of the plan with its reservation: the API server and
-/// every runner (configured or not: unconfigured ones run with Ray's
-/// defaults).
+/// Every deployment of the plan with its reservation: every unit (the API
+/// server and every runner, or every service), configured or not:
+/// unconfigured ones run with Ray's defaults.
 pub fn demands(plan: &Plan) -> Vec<Demand> {
-    let entry = &plan.entrypoint;
-    let mut out = vec![demand(
-        format!("bento-svc-{}", entry.service_name),
-        ("service", None),
-        &entry.service_deployment_config,
-    )];
-    let empty = Map::new();
-    for runner in &entry.runners {
-        out.push(demand(
-            format!("bento-runner-{}", runner.name),
-            ("runners", Some(runner.name.clone())),
-            entry
-                .runners_deployment_config_map
-                .get(&runner.name)
-                .unwrap_or(&empty),
-        ));
-    }
-    out
+    plan.entrypoint
+        .units
+        .iter()
+        .map(|unit| {
+            let table = match unit.role {
+                UnitRole::ApiServer => ("service", None),
+                UnitRole::Runner => ("runners", Some(unit.name.clone())),
+                UnitRole::Service { .. } => ("services", Some(unit.name.clone())),
+            };
+            demand(unit.deployment.clone(), table, &unit.options)
+        })
+        .collect()
 }
 
 fn demand(
@@ -229,7 +223,12 @@ fn quantity(kind: &str, value: f64) -> String {
     if kind == "memory" {
         format!("{} of memory", bytes(value))
     } else {
-        format!("{} {kind}", number(value))
+        let unit = if value == 1.0 {
+            kind.trim_end_matches('s')
+        } else {
+            kind
+        };
+        format!("{} {unit}", number(value))
     }
 }
 
