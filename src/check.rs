@@ -4,6 +4,7 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+pub mod bento_schema;
 mod kuberay;
 mod python_modules;
 mod runtime_env;

@@ -83,8 +83,23 @@ enum Command {
         #[arg(long, value_name = "PATH|URL", default_value = "bentoray.schema.json")]
         schema: String,
     },
-    /// Print the JSON Schema (draft-07) of bentoray.toml.
-    Schema,
+    /// Print the JSON Schema (draft-07) of bentoray.toml: the generic one,
+    /// or one specialised to a bento, whose runner, service, method and API
+    /// names editors then complete and check.
+    Schema {
+        /// Specialise to the bento this spec names (read with the spec's
+        /// `bentoml_home`, paths relative to the spec).
+        #[arg(long = "for", value_name = "SPEC", conflicts_with = "bento")]
+        for_spec: Option<PathBuf>,
+        /// Specialise to this bento: a tag in the store or the path of a
+        /// bento directory or `.bento` archive.
+        #[arg(long, value_name = "TAG|PATH")]
+        bento: Option<String>,
+        /// BentoML store to look `--bento` tags up in. Default:
+        /// $BENTOML_HOME, else ~/bentoml.
+        #[arg(long, value_name = "DIR", requires = "bento")]
+        bentoml_home: Option<PathBuf>,
+    },
     /// List every diagnostic code.
     Rules,
     /// Explain a diagnostic code, e.g. `bentoray explain BR102`.
@@ -297,14 +312,15 @@ fn run(cli: &Cli) -> u8 {
             *force,
             schema,
         ),
-        Command::Schema => {
-            let schema = spec::types::json_schema();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("schema serializes")
-            );
-            EXIT_OK
-        }
+        Command::Schema {
+            for_spec,
+            bento,
+            bentoml_home,
+        } => schema(
+            for_spec.as_deref(),
+            bento.as_deref(),
+            bentoml_home.as_deref(),
+        ),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut command(), "bentoray", &mut std::io::stdout());
             EXIT_OK
@@ -406,7 +422,7 @@ fn build(
     if check_only {
         return check_output(output, &files, format, args);
     }
-    match emit::write::write_atomically(output, &files) {
+    match emit::write::write_atomically_retiring(output, &files, emit::OPTIONAL_FILES) {
         Ok(_) => {
             for f in &files {
                 progress(
@@ -432,6 +448,82 @@ fn add_plan_diagnostics(out: &mut CheckOutput, spec_path: &Path) {
             .diagnostics
             .extend(plan::capacity::diagnostics(&plan, checked));
     }
+}
+
+/// `schema`: the generic schema, or the one specialised to the bento a
+/// spec names (`--for`) or to `--bento`.
+fn schema(for_spec: Option<&Path>, bento_arg: Option<&str>, bentoml_home: Option<&Path>) -> u8 {
+    let bento = match (for_spec, bento_arg) {
+        (None, None) => None,
+        (Some(spec), _) => {
+            let text = match crate::input::read_text(spec, crate::input::SPEC_CAP) {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("bentoray: cannot read {}: {e}", display(spec));
+                    return EXIT_FAILURE;
+                }
+            };
+            // Only `bento` and `bentoml_home` matter; the rest may be
+            // anything while it is being written.
+            let root = match spec::spanned::parse(&text) {
+                Ok(root) => root,
+                Err(_) => {
+                    eprintln!(
+                        "bentoray: {} is not valid TOML; `bentoray check` shows where",
+                        display(spec)
+                    );
+                    return EXIT_SPEC_ERRORS;
+                }
+            };
+            let Some(value) = root.get("bento").and_then(|n| n.as_str()) else {
+                eprintln!("bentoray: {} names no `bento`", display(spec));
+                return EXIT_SPEC_ERRORS;
+            };
+            let spec_dir = spec.parent().unwrap_or(Path::new(""));
+            let home = root.get("bentoml_home").and_then(|n| n.as_str());
+            match load_bento(value, spec_dir, home) {
+                Some(b) => Some(b),
+                None => return EXIT_SPEC_ERRORS,
+            }
+        }
+        (None, Some(value)) => {
+            let home = bentoml_home.map(|h| h.to_string_lossy().into_owned());
+            match load_bento(value, Path::new("."), home.as_deref()) {
+                Some(b) => Some(b),
+                None => return EXIT_SPEC_ERRORS,
+            }
+        }
+    };
+    let schema = match &bento {
+        Some(b) => check::bento_schema::for_bento(b),
+        None => spec::types::json_schema(),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("schema serializes")
+    );
+    EXIT_OK
+}
+
+/// Loads a bento as a spec in `dir` naming `value` would, printing its
+/// problems; `None` when it has errors.
+fn load_bento(value: &str, dir: &Path, home: Option<&str>) -> Option<bento::Bento> {
+    let store = bento::store_root(dir, home);
+    let loaded = bento::load(value, dir, &store);
+    let mut failed = loaded.bento.is_none();
+    for problem in &loaded.problems {
+        failed |= problem.rule.severity == Severity::Error;
+        eprintln!(
+            "bentoray: {} {}: {}",
+            problem.rule.severity.as_str(),
+            problem.rule.code,
+            problem.message
+        );
+        if let Some(help) = &problem.help {
+            eprintln!("  help: {help}");
+        }
+    }
+    loaded.bento.filter(|_| !failed)
 }
 
 /// `init`: loads the bento (paths relative to the working directory),
@@ -463,22 +555,7 @@ fn init(
         return EXIT_FAILURE;
     }
     let home_text = bentoml_home.map(|h| h.to_string_lossy().into_owned());
-    let store = bento::store_root(cwd, home_text.as_deref());
-    let loaded = bento::load(&value, cwd, &store);
-    let mut failed = loaded.bento.is_none();
-    for problem in &loaded.problems {
-        failed |= problem.rule.severity == Severity::Error;
-        eprintln!(
-            "bentoray: {} {}: {}",
-            problem.rule.severity.as_str(),
-            problem.rule.code,
-            problem.message
-        );
-        if let Some(help) = &problem.help {
-            eprintln!("  help: {help}");
-        }
-    }
-    let Some(bento) = loaded.bento.filter(|_| !failed) else {
+    let Some(bento) = load_bento(&value, cwd, home_text.as_deref()) else {
         eprintln!("bentoray: nothing written to {}", display(output));
         return EXIT_SPEC_ERRORS;
     };
@@ -598,7 +675,7 @@ fn relative_path(path: &Path, base: &Path) -> Option<String> {
 
 /// `build --check`: whether the output directory is what the spec builds.
 fn check_output(output: &Path, files: &[emit::OutputFile], format: Format, args: ReportArgs) -> u8 {
-    let stale = emit::write::stale_files(output, files);
+    let stale = emit::write::stale_files_retiring(output, files, emit::OPTIONAL_FILES);
     if stale.is_empty() {
         progress(format, args, &format!("{} is up to date", display(output)));
         return EXIT_OK;

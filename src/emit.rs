@@ -50,6 +50,10 @@ pub fn files(plan: &Plan) -> Vec<OutputFile> {
 /// The KubeRay manifest `build` writes with `[kuberay]`.
 pub const RAYSERVICE_FILE: &str = "rayservice.yaml";
 
+/// Files `build` writes for some specs only: a build without them removes
+/// the ones an earlier build generated, so the directory always matches.
+pub const OPTIONAL_FILES: &[&str] = &[RAYSERVICE_FILE];
+
 /// SHA-256 of the entrypoint, written into serve.yaml's runtime_env: Ray
 /// does not redeploy when only code under the working_dir changes, so a
 /// rebuilt entrypoint must change the config to force new replicas.

@@ -219,3 +219,70 @@ fn build_writes_and_check_covers_the_manifest() {
         rayservice
     );
 }
+
+/// Dropping `[kuberay]` from the spec: `build --check` names the manifest
+/// left from the earlier build, and `build` removes it with the rest of the
+/// write, so the directory never holds a manifest of another serve.yaml. A
+/// rayservice.yaml bentoray did not generate is never touched.
+#[test]
+fn a_build_without_kuberay_retires_the_old_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(build(&out, false).status.success());
+    let text = std::fs::read_to_string(root().join(EXAMPLE)).unwrap();
+    let without = text[..text.find("[kuberay]").unwrap()].replace(
+        "bentoml_home = \"../bentoml\"",
+        &format!(
+            "bentoml_home = {:?}",
+            root().join("examples/bentoml").display().to_string()
+        ),
+    );
+    let spec = dir.path().join("bentoray.toml");
+    std::fs::write(&spec, without).unwrap();
+    let args = |check: bool| {
+        let mut a = vec![
+            "build".to_string(),
+            spec.display().to_string(),
+            "-o".to_string(),
+            out.display().to_string(),
+        ];
+        if check {
+            a.push("--check".into());
+        }
+        a
+    };
+    let run = |check: bool| {
+        let a = args(check);
+        bentoray(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            dir.path(),
+        )
+    };
+    let stale = run(true);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&stale.stderr)
+            .contains("rayservice.yaml is left from an earlier build"),
+        "{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+    assert!(run(false).status.success());
+    assert!(!out.join("rayservice.yaml").exists());
+    assert!(run(true).status.success());
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "temporaries left: {names:?}"
+    );
+
+    std::fs::write(out.join("rayservice.yaml"), "# mine\nkind: RayService\n").unwrap();
+    assert!(run(true).status.success());
+    assert!(run(false).status.success());
+    assert_eq!(
+        std::fs::read_to_string(out.join("rayservice.yaml")).unwrap(),
+        "# mine\nkind: RayService\n"
+    );
+}
