@@ -134,7 +134,10 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
         None => None,
     };
 
-    let schema = types::committed_schema();
+    let mut schema = types::committed_schema();
+    if root.get("kuberay").is_none() {
+        types::without_kuberay(&mut schema);
+    }
     // The target as written, for messages that depend on it; an invalid
     // `[ray] version` is reported by the semantic rules.
     let target_hint = root

@@ -22,7 +22,8 @@ pub const EXIT_FAILURE: u8 = 2;
     name = "bentoray",
     version,
     about = "Compile a bentoray.toml into a validated Ray Serve config and entrypoint for a BentoML bento",
-    after_help = EXIT_CODES_HELP
+    after_help = EXIT_CODES_HELP,
+    after_long_help = examples::ALL
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,6 +39,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check specs against their bentos and Ray Serve's rules; write nothing.
+    #[command(after_long_help = examples::check)]
     Check {
         /// Spec files to check.
         #[arg(default_value = "bentoray.toml")]
@@ -46,6 +48,7 @@ enum Command {
         report: ReportArgs,
     },
     /// Check a spec, then write serve.yaml and the Python entrypoint.
+    #[command(after_long_help = examples::build)]
     Build {
         /// Spec file to build.
         #[arg(default_value = "bentoray.toml")]
@@ -63,6 +66,7 @@ enum Command {
     /// Write a commented starter bentoray.toml for a bento: every deployment
     /// as a table, the defaults bentoray uses as comments, a commented
     /// batching table per batchable method.
+    #[command(after_long_help = examples::init)]
     Init {
         /// The bento: a tag in the store (`iris_classifier:latest`) or the path
         /// of a bento directory or `.bento` archive. Default: the current
@@ -86,6 +90,7 @@ enum Command {
     /// Print the JSON Schema (draft-07) of bentoray.toml: the generic one,
     /// or one specialised to a bento, whose runner, service, method and API
     /// names editors then complete and check.
+    #[command(after_long_help = examples::schema)]
     Schema {
         /// Specialise to the bento this spec names (read with the spec's
         /// `bentoml_home`, paths relative to the spec).
@@ -101,115 +106,87 @@ enum Command {
         bentoml_home: Option<PathBuf>,
     },
     /// List every diagnostic code.
+    #[command(after_long_help = examples::rules)]
     Rules,
     /// Explain a diagnostic code, e.g. `bentoray explain BR102`.
+    #[command(after_long_help = examples::explain)]
     Explain {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = examples::completions)]
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
 }
 
-/// Examples shown by `--help`, per subcommand (a unit test checks that every
-/// subcommand has one and that each parses).
-const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
-    (
-        "check",
-        &[
-            ("bentoray check", "check ./bentoray.toml"),
-            (
-                "bentoray check --format github a/bentoray.toml b/bentoray.toml",
-                "annotate a GitHub Actions run",
-            ),
-        ],
-    ),
-    (
-        "build",
-        &[
-            (
-                "bentoray build bentoray.toml -o out",
-                "write out/serve.yaml and out/bento_ray.py",
-            ),
-            (
-                "bentoray build --check -o out",
-                "in CI: fail when out/ is stale",
-            ),
-        ],
-    ),
-    (
-        "init",
-        &[
-            (
-                "bentoray init --bento iris_classifier:latest",
-                "a starter ./bentoray.toml",
-            ),
-            (
-                "bentoray init --bento ./bentos/iris -o deploy/bentoray.toml",
-                "from a bento directory",
-            ),
-        ],
-    ),
-    (
-        "schema",
-        &[(
-            "bentoray schema > bentoray.schema.json",
-            "the schema editors read",
-        )],
-    ),
-    (
-        "rules",
-        &[("bentoray rules --format json", "every code as JSON")],
-    ),
-    (
-        "explain",
-        &[(
-            "bentoray explain BR102",
-            "what BR102 means and how to fix it",
-        )],
-    ),
-    (
-        "completions",
-        &[
-            (
-                "bentoray completions bash > ~/.local/share/bash-completion/completions/bentoray",
-                "bash",
-            ),
-            (
-                "bentoray completions zsh > ~/.zfunc/_bentoray",
-                "zsh (with ~/.zfunc in fpath)",
-            ),
-            (
-                "bentoray completions fish > ~/.config/fish/completions/bentoray.fish",
-                "fish",
-            ),
-        ],
-    ),
-];
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error."
+    };
+}
+const EXIT_CODES_HELP: &str = exit_codes_help!();
 
-const EXIT_CODES_HELP: &str = "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error.";
-
-fn examples_text(examples: &[(&str, &str)]) -> String {
-    let mut out = String::from("Examples:\n");
-    for (command, what) in examples {
-        out.push_str(&format!("  {command}\n      {what}\n"));
-    }
-    out
+/// Examples shown by `--help`, per subcommand, as static text (so help
+/// costs nothing when it is not asked for): `examples::<command>` for the
+/// subcommand's own `--help`, `examples::ALL` for the top level. A unit test
+/// checks that every subcommand has examples and that each parses.
+macro_rules! examples {
+    ($($name:ident { $($line:literal => $what:literal,)+ })+) => {
+        #[allow(non_upper_case_globals)]
+        mod examples {
+            $(pub const $name: &str =
+                concat!("Examples:\n", $("  ", $line, "\n      ", $what, "\n",)+);)+
+            pub const ALL: &str = concat!(
+                "Examples:\n",
+                $($("  ", $line, "\n      ", $what, "\n",)+)+
+                "\n",
+                exit_codes_help!()
+            );
+            /// Each subcommand's example command lines.
+            #[cfg(test)]
+            pub const LINES: &[(&str, &[&str])] = &[$((stringify!($name), &[$($line),+])),+];
+        }
+    };
 }
 
-/// The clap command with every subcommand's examples in its `--help`, and
-/// all of them in the top-level `--help`.
-fn command() -> clap::Command {
-    let mut cmd = Cli::command();
-    let mut all = String::from("Examples:\n");
-    for (name, examples) in EXAMPLES {
-        cmd = cmd.mut_subcommand(*name, |sub| sub.after_long_help(examples_text(examples)));
-        all.push_str(examples_text(examples).trim_start_matches("Examples:\n"));
+examples! {
+    check {
+        "bentoray check" => "check ./bentoray.toml",
+        "bentoray check --format github a/bentoray.toml b/bentoray.toml" => "annotate a GitHub Actions run",
     }
-    cmd.after_long_help(format!("{all}\n{EXIT_CODES_HELP}"))
+    build {
+        "bentoray build bentoray.toml -o out" => "write out/serve.yaml and out/bento_ray.py",
+        "bentoray build --check -o out" => "in CI: fail when out/ is stale",
+    }
+    init {
+        "bentoray init --bento iris_classifier:latest" => "a starter ./bentoray.toml",
+        "bentoray init --bento ./bentos/iris -o deploy/bentoray.toml" => "from a bento directory",
+    }
+    schema {
+        "bentoray schema > bentoray.schema.json" => "the generic schema editors read",
+        "bentoray schema --for bentoray.toml > bentoray.schema.json" => "specialised to the spec's bento: its runners, services and methods",
+        "bentoray schema --bento iris_classifier:latest" => "specialised to a bento in the store",
+    }
+    rules {
+        "bentoray rules --format json" => "every code as JSON",
+    }
+    explain {
+        "bentoray explain BR102" => "what BR102 means and how to fix it",
+    }
+    completions {
+        "bentoray completions bash > ~/.local/share/bash-completion/completions/bentoray" => "bash",
+        "bentoray completions zsh > ~/.zfunc/_bentoray" => "zsh (with ~/.zfunc in fpath)",
+        "bentoray completions fish > ~/.config/fish/completions/bentoray.fish" => "fish",
+    }
+}
+
+/// The clap command (examples included), shared by parsing and
+/// `completions`.
+fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// How `check` and `build` report diagnostics.
@@ -793,13 +770,13 @@ mod tests {
         let cmd = command();
         for sub in cmd.get_subcommands() {
             let name = sub.get_name();
-            let examples = EXAMPLES
+            let examples = examples::LINES
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, e)| *e)
                 .unwrap_or_default();
             assert!(!examples.is_empty(), "`{name}` has no example");
-            for (line, _) in examples {
+            for line in examples {
                 let words: Vec<&str> = line
                     .split(" > ")
                     .next()
@@ -812,7 +789,7 @@ mod tests {
                 }
             }
         }
-        for (name, _) in EXAMPLES {
+        for (name, _) in examples::LINES {
             assert!(
                 cmd.find_subcommand(name).is_some(),
                 "examples for `{name}`, which is no subcommand"

@@ -339,3 +339,18 @@ fn packaging_metadata_agrees() {
         root().join("Cargo.toml").canonicalize().unwrap()
     );
 }
+
+/// The schema a spec without `[kuberay]` is checked with has no reference
+/// to the definitions it drops, compiles, and still knows the key.
+#[test]
+fn schema_without_kuberay_is_whole() {
+    let mut schema = bentoray::spec::types::committed_schema();
+    bentoray::spec::types::without_kuberay(&mut schema);
+    let text = schema.to_string();
+    assert!(
+        !text.contains("#/definitions/KubeRay"),
+        "a dangling reference"
+    );
+    assert!(schema["properties"]["kuberay"]["description"].is_string());
+    jsonschema::draft7::new(&schema).expect("compiles");
+}

@@ -696,6 +696,25 @@ pub fn committed_schema() -> Value {
         .expect("the committed schema is JSON")
 }
 
+/// The definitions only `[kuberay]` uses.
+const KUBERAY_DEFINITIONS: &[&str] = &["KubeRaySection", "KubeRayHead", "KubeRayWorkerGroup"];
+
+/// `schema` without what only `[kuberay]` needs, for a spec without one:
+/// compiling the schema is most of a small check, and validation, messages
+/// and suggestions are the same for such a spec (`kuberay` stays a known
+/// key, so `[kuberey]` still gets its did-you-mean).
+pub fn without_kuberay(schema: &mut Value) {
+    if let Some(Value::Object(defs)) = schema.get_mut("definitions") {
+        for name in KUBERAY_DEFINITIONS {
+            defs.shift_remove(*name);
+        }
+    }
+    if let Some(Value::Object(kuberay)) = schema.pointer_mut("/properties/kuberay") {
+        kuberay.retain(|k, _| k == "description");
+        kuberay.insert("type".into(), Value::String("object".into()));
+    }
+}
+
 /// The JSON Schema (draft-07) of the spec, as committed in
 /// `schema/bentoray.schema.json`.
 pub fn json_schema() -> Value {
