@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod python;
 mod services;
+pub mod settings;
 pub mod tag;
 mod yaml_depth;
 

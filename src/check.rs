@@ -6,6 +6,7 @@
 
 pub mod bento_schema;
 mod kuberay;
+mod mapping;
 mod python_modules;
 mod runtime_env;
 mod schema;
@@ -21,6 +22,7 @@ use crate::spec::spanned::{self, Node, Segment};
 use crate::spec::types::{self, Spec};
 
 pub use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, RayVersion};
+pub use mapping::{BentoDefaults, BentoOption};
 pub use schema::{describe, schema_at};
 
 /// A spec that passed every check, with the bento it was checked against.
@@ -34,6 +36,9 @@ pub struct Checked {
     /// The spec's tree, so that checks after lowering (`plan::capacity`)
     /// point at the spec's keys.
     pub tree: Node,
+    /// Ray options the bento's own settings give (new-style services), under
+    /// the spec's.
+    pub bento_defaults: BentoDefaults,
 }
 
 /// Why a checked spec cannot be built yet, if it cannot: the services
@@ -59,6 +64,16 @@ pub fn build_blocker(checked: &Checked) -> Option<Diagnostic> {
         .label("new-style services")
         .help("`bentoray check` validates it fully; the entrypoint that serves services on Ray Serve (one deployment per service) is not available yet, so nothing was written"),
     )
+}
+
+/// The Ray option defaults a bento's own settings give on `target`, as if
+/// the spec set nothing (what `init` shows); problems are left to `check`.
+pub fn bento_defaults(bento: &Bento, target: RayVersion) -> BentoDefaults {
+    let empty = Node {
+        span: 0..0,
+        kind: spanned::NodeKind::Table(Default::default()),
+    };
+    mapping::map(&empty, bento, target, &mut Vec::new())
 }
 
 #[derive(Debug)]
@@ -156,6 +171,14 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
     table_trap::explain(&root, &file.text, &schema, &mut diags);
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
     kuberay::check(&root, &mut diags);
+    let bento_defaults = match (&bento, ray_version) {
+        (Some(b), Some(target)) => {
+            let defaults = mapping::map(&root, b, target, &mut diags);
+            mapping::batch_capacity(&root, b, &defaults, target, &mut diags);
+            defaults
+        }
+        _ => BentoDefaults::default(),
+    };
 
     let has_errors = diags.iter().any(Diagnostic::is_error);
     let checked = match (has_errors, bento, ray_version) {
@@ -166,6 +189,7 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
                 ray_version,
                 bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
                 tree: root,
+                bento_defaults,
             }),
             Err(d) => {
                 diags.push(*d);

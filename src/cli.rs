@@ -13,6 +13,8 @@ use crate::check::{self, CheckOutput};
 use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
 use crate::{bento, emit, plan, spec};
 
+mod plan_view;
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_SPEC_ERRORS: u8 = 1;
 pub const EXIT_FAILURE: u8 = 2;
@@ -60,6 +62,17 @@ enum Command {
         /// exactly what the spec builds (for CI).
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print every deployment's Ray options in force, each marked as from
+    /// the spec, from the bento or Ray's default for the target; write
+    /// nothing.
+    #[command(after_long_help = examples::plan)]
+    Plan {
+        /// Spec file to plan.
+        #[arg(default_value = "bentoray.toml")]
+        spec: PathBuf,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -160,6 +173,10 @@ examples! {
     build {
         "bentoray build bentoray.toml -o out" => "write out/serve.yaml and out/bento_ray.py",
         "bentoray build --check -o out" => "in CI: fail when out/ is stale",
+    }
+    plan {
+        "bentoray plan" => "every deployment's options in force and where each comes from",
+        "bentoray plan --format json examples/scaling/bentoray.toml" => "the same as JSON",
     }
     init {
         "bentoray init --bento iris_classifier:latest" => "a starter ./bentoray.toml",
@@ -276,6 +293,7 @@ fn run(cli: &Cli) -> u8 {
             check,
             report,
         } => build(spec, output, *check, cli.format, color, *report),
+        Command::Plan { spec, report } => plan_command(spec, cli.format, color, *report),
         Command::Init {
             bento,
             bentoml_home,
@@ -501,6 +519,42 @@ fn load_bento(value: &str, dir: &Path, home: Option<&str>) -> Option<bento::Bent
         }
     }
     loaded.bento.filter(|_| !failed)
+}
+
+/// `plan`: checks the spec, then prints the plan's options with their
+/// sources (stdout) after the diagnostics (stderr, or inside the JSON).
+fn plan_command(spec_path: &Path, format: Format, color: bool, args: ReportArgs) -> u8 {
+    if matches!(format, Format::Sarif | Format::Github) {
+        eprintln!("bentoray: `plan` prints --format human or json");
+        return EXIT_FAILURE;
+    }
+    let name = display(spec_path);
+    let mut out = check::check_file(spec_path, &name);
+    add_plan_diagnostics(&mut out, spec_path);
+    let CheckOutput { report, checked } = out;
+    let code = exit_code(&report, args.deny_warnings);
+    let Some(checked) = checked.filter(|_| code == EXIT_OK) else {
+        render(std::slice::from_ref(&report), format, color, args, false);
+        return code.max(EXIT_SPEC_ERRORS);
+    };
+    let plan = plan::lower(&checked, &plan::spec_name(spec_path));
+    match format {
+        Format::Json => {
+            let shown = if args.quiet { Vec::new() } else { vec![report] };
+            let diagnostics = serde_json::from_str(&diagnostic::render_json(&shown))
+                .unwrap_or(serde_json::Value::Array(Vec::new()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan_view::json(&plan, diagnostics))
+                    .expect("plan serializes")
+            );
+        }
+        _ => {
+            render(std::slice::from_ref(&report), format, color, args, false);
+            print!("{}", plan_view::human(&plan));
+        }
+    }
+    EXIT_OK
 }
 
 /// `init`: loads the bento (paths relative to the working directory),

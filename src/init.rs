@@ -14,6 +14,7 @@
 use serde_json::Value;
 
 use crate::bento::{Bento, BentoKind, UnitKind};
+use crate::check::{BentoDefaults, BentoOption};
 use crate::plan::DEFAULT_IMPORT_PATH;
 use crate::spec::ray::{NEWEST_RAY, RayOption, RayVersion};
 use crate::spec::types::{
@@ -83,8 +84,9 @@ pub fn render(bento: &Bento, options: &InitOptions) -> String {
         out.push_str(&format!("# {line}\n"));
     }
 
-    let mut tables = vec![ray_table(), application_table(bento)];
-    tables.extend(deployment_tables(bento));
+    let from_bento = crate::check::bento_defaults(bento, TARGET);
+    let mut tables = vec![ray_table(&from_bento.cluster), application_table(bento)];
+    tables.extend(deployment_tables(bento, &from_bento));
     for table in &tables {
         out.push('\n');
         for line in &table.about {
@@ -119,13 +121,20 @@ fn top_level_defaults() -> Vec<String> {
         .collect()
 }
 
-fn ray_table() -> StarterTable {
+fn ray_table(from_bento: &[BentoOption]) -> StarterTable {
     let mut defaults = vec![format!("version = {}", toml_string(&TARGET.to_string()))];
     defaults.extend(default_lines(RaySection::OPTIONS));
-    defaults.push(inline("http_options", HttpOptions::OPTIONS));
+    defaults.push(inline_with(
+        "http_options",
+        HttpOptions::OPTIONS,
+        from_bento,
+    ));
     defaults.push(inline("logging_config", LoggingConfig::OPTIONS));
+    let mut about =
+        vec!["The target Ray release and Ray Serve's cluster-wide options.".to_string()];
+    about.extend(from_bento_lines(from_bento));
     StarterTable {
-        about: vec!["The target Ray release and Ray Serve's cluster-wide options.".into()],
+        about,
         header: "[ray]".into(),
         commented: false,
         defaults,
@@ -151,9 +160,7 @@ fn application_table(bento: &Bento) -> StarterTable {
 /// (a legacy bento's API server and runners, a new-style bento's
 /// services), each with its options' defaults, then the batching tables of
 /// their batchable methods and APIs.
-fn deployment_tables(bento: &Bento) -> Vec<StarterTable> {
-    let mut deployment_defaults = default_lines(DeploymentOptions::OPTIONS);
-    deployment_defaults.push(inline("ray_actor_options", RayActorOptions::OPTIONS));
+fn deployment_tables(bento: &Bento, from_bento: &BentoDefaults) -> Vec<StarterTable> {
     let mut tables = Vec::new();
     let mut batching = Vec::new();
     for unit in &bento.units {
@@ -209,11 +216,22 @@ fn deployment_tables(bento: &Bento) -> Vec<StarterTable> {
                 plain(&unit.methods_from)
             ),
         };
+        // A service's own settings are its defaults (`bentoray plan`
+        // shows them too).
+        let given = from_bento.service(&unit.name);
+        let mut defaults = lines_with(DeploymentOptions::OPTIONS, given);
+        defaults.push(inline_with(
+            "ray_actor_options",
+            RayActorOptions::OPTIONS,
+            given,
+        ));
+        let mut about_lines = vec![format!("{about}; {methods}.")];
+        about_lines.extend(from_bento_lines(given));
         tables.push(StarterTable {
-            about: vec![format!("{about}; {methods}.")],
+            about: about_lines,
             header,
             commented: false,
-            defaults: deployment_defaults.clone(),
+            defaults,
         });
         // The API server's APIs are not batched by bentoray; runners' methods
         // and services' APIs are.
@@ -254,6 +272,67 @@ fn deployment_tables(bento: &Bento) -> Vec<StarterTable> {
     }
     tables.extend(batching);
     tables
+}
+
+/// The defaults of a table with the bento's values in place of Ray's (and
+/// options Ray has no default for, such as `memory`, added in their place).
+fn with_bento(options: &[RayOption], given: &[BentoOption]) -> Vec<(&'static str, String)> {
+    options
+        .iter()
+        .filter(|o| o.availability.exists_in(TARGET) && !NOT_ALONE.contains(&o.key))
+        .filter_map(|o| {
+            let bento = given
+                .iter()
+                .find(|b| b.key == o.key && b.table == o.table)
+                .and_then(|b| toml_of(&b.value));
+            let value = bento.or_else(|| Some(toml_value(o.availability.default_in(TARGET)?)))?;
+            Some((o.key, value))
+        })
+        .collect()
+}
+
+fn lines_with(options: &[RayOption], given: &[BentoOption]) -> Vec<String> {
+    with_bento(options, given)
+        .into_iter()
+        .map(|(key, value)| format!("{key} = {value}"))
+        .collect()
+}
+
+fn inline_with(key: &str, options: &[RayOption], given: &[BentoOption]) -> String {
+    let fields: Vec<String> = with_bento(options, given)
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    format!("{key} = {{ {} }}", fields.join(", "))
+}
+
+/// A mapped value as TOML: a number or a string.
+fn toml_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(toml_string(s)),
+        _ => None,
+    }
+}
+
+/// Comment lines saying which defaults come from the bento, and from what.
+fn from_bento_lines(given: &[BentoOption]) -> Vec<String> {
+    given
+        .iter()
+        .map(|o| {
+            format!(
+                "From the bento: {}{} from `{}` ({}).",
+                if o.table == crate::spec::ray::OptionTable::ActorOptions {
+                    "ray_actor_options."
+                } else {
+                    ""
+                },
+                o.key,
+                plain(&o.setting),
+                plain(&o.from)
+            )
+        })
+        .collect()
 }
 
 /// `key = default` for every option of a table that exists in [`TARGET`]

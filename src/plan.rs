@@ -14,8 +14,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::bento::{BentoKind, Method, Unit, UnitKind};
-use crate::check::{Checked, RayVersion};
-use crate::spec::types::{BentoSerialization, DeploymentOptions, EntrypointKind, ProxyLocation};
+use crate::check::{BentoOption, Checked, RayVersion};
+use crate::spec::ray::{OptionTable, RayOption};
+use crate::spec::types::{
+    BatchOptions, BentoSerialization, DeploymentOptions, EntrypointKind, HttpOptions,
+    ProxyLocation, RayActorOptions,
+};
 
 pub const DEFAULT_IMPORT_PATH: &str = "bento_ray:app";
 
@@ -33,6 +37,44 @@ pub struct Plan {
     /// `[kuberay]`: the RayService to write beside serve.yaml.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kuberay: Option<kuberay::KubeRayPlan>,
+    /// Every cluster-wide `http_options` value in force, with its source
+    /// (for `bentoray plan`; serve.yaml has only the spec's and the bento's).
+    pub http_options: Vec<Resolved>,
+}
+
+/// One option in force for a deployment (or the cluster, or a batched
+/// method), and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    /// Dotted within its table: `num_replicas`, `ray_actor_options.num_cpus`.
+    pub option: String,
+    pub value: Value,
+    #[serde(flatten)]
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Source {
+    /// Set in the spec; `overrides` is the bento setting it replaces.
+    Spec {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overrides: Option<BentoSetting>,
+    },
+    /// From the bento: the setting as written (`resources.cpu = "500m"`) and
+    /// where (`bento.yaml`, `@bentoml.service in src/x.py:12`).
+    Bento {
+        #[serde(flatten)]
+        setting: BentoSetting,
+    },
+    /// Ray's default in the target release: shown, never written.
+    RayDefault { release: RayVersion },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BentoSetting {
+    pub setting: String,
+    pub from: String,
 }
 
 /// What `serve.yaml` holds.
@@ -101,8 +143,12 @@ pub struct UnitPlan {
     pub deployment: String,
     pub role: UnitRole,
     /// Ray Serve deployment options, in Ray's order, as written to
-    /// serve.yaml (empty: the deployment is not listed there).
+    /// serve.yaml (empty: the deployment is not listed there): the spec's,
+    /// then the bento's own settings where the spec has none.
     pub options: Map<String, Value>,
+    /// Every option in force with its source: `options` plus Ray's
+    /// defaults for the target (in Ray's order).
+    pub resolved: Vec<Resolved>,
     /// `None` when the bento's metadata does not say (custom runnables):
     /// the native entrypoint then takes them from the runner at start-up.
     pub methods: Option<Vec<MethodPlan>>,
@@ -135,6 +181,9 @@ pub struct MethodPlan {
     /// `serve.batch` keyword arguments when this method is batched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<Map<String, Value>>,
+    /// Every `serve.batch` option in force when batched, with its source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub batch_resolved: Vec<Resolved>,
     /// `async def` (services); `None` when not known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_async: Option<bool>,
@@ -267,6 +316,17 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
         .collect();
 
     let ray = spec.ray.as_ref();
+    let spec_http = ray
+        .and_then(|r| r.http_options.as_ref())
+        .map(to_map)
+        .unwrap_or_default();
+    let (http_map, http_options) = resolve(
+        HttpOptions::OPTIONS,
+        &spec_http,
+        &checked.bento_defaults.cluster,
+        checked.ray_version,
+        "",
+    );
     Plan {
         generator: format!("bentoray {}", env!("CARGO_PKG_VERSION")),
         spec_name: spec_name.to_string(),
@@ -274,9 +334,7 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
         ray_version: checked.ray_version,
         serve: ServeConfig {
             proxy_location: ray.and_then(|r| r.proxy_location),
-            http_options: ray
-                .and_then(|r| r.http_options.as_ref())
-                .map(|h| Value::Object(to_map(h))),
+            http_options: (!http_map.is_empty()).then_some(Value::Object(http_map)),
             logging_config: ray
                 .and_then(|r| r.logging_config.as_ref())
                 .map(|l| Value::Object(to_map(l))),
@@ -307,7 +365,130 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             .kuberay
             .as_ref()
             .map(|k| kuberay::lower(k, checked.ray_version)),
+        http_options,
     }
+}
+
+/// Ray's default for an option in `target`, as a JSON value.
+fn ray_default(option: &RayOption, target: RayVersion) -> Option<Value> {
+    if !option.availability.exists_in(target) || option.availability.bentoray_only {
+        return None;
+    }
+    let text = option.availability.default_in(target)?;
+    Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())))
+}
+
+/// Whether an option is the old name of one the target also has (only the
+/// new name is shown).
+fn superseded(option: &RayOption, table: &[RayOption], target: RayVersion) -> bool {
+    option.availability.replaced_by.is_some_and(|new| {
+        table
+            .iter()
+            .any(|o| o.key == new && o.availability.exists_in(target))
+    })
+}
+
+/// Merges the bento's options of one table under the spec's, in the
+/// table's declaration order (Ray's), and lists every option in force with
+/// its source, Ray's defaults included. `prefix` dots the row names
+/// (`ray_actor_options.`).
+fn resolve(
+    table: &[RayOption],
+    spec: &Map<String, Value>,
+    bento: &[BentoOption],
+    target: RayVersion,
+    prefix: &str,
+) -> (Map<String, Value>, Vec<Resolved>) {
+    let bento_option = |key: &str| {
+        bento
+            .iter()
+            .find(|o| o.key == key && table.iter().any(|t| t.table == o.table))
+    };
+    let setting = |o: &BentoOption| BentoSetting {
+        setting: o.setting.clone(),
+        from: o.from.clone(),
+    };
+    let mut map = Map::new();
+    let mut rows = Vec::new();
+    for option in table {
+        let key = option.key;
+        let (value, source) = match (spec.get(key), bento_option(key)) {
+            (Some(v), b) => (
+                v.clone(),
+                Source::Spec {
+                    overrides: b.map(setting),
+                },
+            ),
+            (None, Some(b)) => (
+                b.value.clone(),
+                Source::Bento {
+                    setting: setting(b),
+                },
+            ),
+            (None, None) => {
+                if superseded(option, table, target)
+                    || option.table == OptionTable::Deployment
+                        && key == "num_replicas"
+                        && spec.contains_key("autoscaling_config")
+                {
+                    continue;
+                }
+                if let Some(d) = ray_default(option, target) {
+                    rows.push(Resolved {
+                        option: format!("{prefix}{key}"),
+                        value: d,
+                        source: Source::RayDefault { release: target },
+                    });
+                }
+                continue;
+            }
+        };
+        map.insert(key.to_string(), value.clone());
+        // Actor options are resolved as a table of their own.
+        if option.table == OptionTable::Deployment && key == "ray_actor_options" {
+            continue;
+        }
+        // Other tables (`autoscaling_config`, `logging_config`) are shown
+        // by their keys, as set.
+        if let (OptionTable::Deployment, Value::Object(table)) = (option.table, &value) {
+            rows.extend(table.iter().map(|(sub, v)| Resolved {
+                option: format!("{prefix}{key}.{sub}"),
+                value: v.clone(),
+                source: source.clone(),
+            }));
+            continue;
+        }
+        rows.push(Resolved {
+            option: format!("{prefix}{key}"),
+            value,
+            source,
+        });
+    }
+    // Keys no declaration has (never, after checking) are kept, last.
+    for (key, value) in spec {
+        if !map.contains_key(key) {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    (map, rows)
+}
+
+/// Puts `key` where the declarations order it among the deployment
+/// options.
+fn insert_in_order(options: &mut Map<String, Value>, key: &str, value: Value) {
+    let rank = |k: &str| {
+        DeploymentOptions::OPTIONS
+            .iter()
+            .position(|o| o.key == k)
+            .unwrap_or(usize::MAX)
+    };
+    let mut entries: Vec<(String, Value)> = std::mem::take(options)
+        .into_iter()
+        .filter(|(k, _)| k != key)
+        .collect();
+    entries.push((key.to_string(), value));
+    entries.sort_by_key(|(k, _)| rank(k));
+    options.extend(entries);
 }
 
 /// One unit of the bento as a deployment: its name, the spec's options for
@@ -332,7 +513,34 @@ fn lower_unit(checked: &Checked, unit: &Unit) -> UnitPlan {
             spec.services.get(&unit.name),
         ),
     };
-    let options = options.map(deployment_options).unwrap_or_default();
+    let spec_options = options.map(deployment_options).unwrap_or_default();
+    let target = checked.ray_version;
+    let bento_options = checked.bento_defaults.service(&unit.name);
+    let (mut options, mut resolved) = resolve(
+        DeploymentOptions::OPTIONS,
+        &spec_options,
+        bento_options,
+        target,
+        "",
+    );
+    let spec_actor = match spec_options.get("ray_actor_options") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let (actor, actor_rows) = resolve(
+        RayActorOptions::OPTIONS,
+        &spec_actor,
+        bento_options,
+        target,
+        "ray_actor_options.",
+    );
+    if !actor.is_empty() {
+        // In Ray's order: where the spec has it, or after the options
+        // declared before it.
+        insert_in_order(&mut options, "ray_actor_options", Value::Object(actor));
+    }
+    // Actor options after the deployment's own, as serve.yaml nests them.
+    resolved.extend(actor_rows);
     let spec_batching = match unit.kind {
         UnitKind::ApiServer => None,
         _ => spec.batching.get(&unit.name),
@@ -363,6 +571,7 @@ fn lower_unit(checked: &Checked, unit: &Unit) -> UnitPlan {
         deployment,
         role,
         options,
+        resolved,
         methods,
         batching,
         dependencies: unit
@@ -391,21 +600,100 @@ fn lower_method(
             UnitKind::Service { .. } => true,
             _ => checked.spec.enable_batching,
         };
-    let batch = batched.then(|| {
-        let mut options = spec_batch.cloned().unwrap_or_default();
-        if !options.contains_key("max_batch_size")
-            && let Some(size) = method.max_batch_size.as_ref().and_then(|s| s.value)
-        {
-            options.insert("max_batch_size".into(), Value::from(size));
-        }
-        options
-    });
+    let target = checked.ray_version;
+    let (batch, batch_resolved) = if batched {
+        let (options, rows) = batch_options(method, spec_batch, unit, target);
+        (Some(options), rows)
+    } else {
+        (None, Vec::new())
+    };
     MethodPlan {
         name: method.name.clone(),
         batchable,
         batch_dim: method.batch_dim.unwrap_or((0, 0)),
         batch,
+        batch_resolved,
         is_async: method.is_async,
         streaming: method.streaming,
     }
+}
+
+/// The `serve.batch` options of a batched method: the spec's table, then
+/// for a service API its own `max_batch_size` and a fill wait within its
+/// `max_latency_ms`; the rest is Ray's default for the target.
+///
+/// BentoML's `max_latency_ms` is a deadline: its dispatcher sends a batch as
+/// soon as the worker is free and fails requests that cannot finish within
+/// it; Ray's `batch_wait_timeout_s` is how long a batch waits to fill after
+/// its first request. So the wait stays Ray's default (0.01 s from Ray 2.49,
+/// 0 before: a batch takes what is queued, as BentoML's does), shortened to
+/// the latency budget when that is smaller, and always written, so the
+/// entrypoint behaves alike on every release.
+fn batch_options(
+    method: &Method,
+    spec_batch: Option<&Map<String, Value>>,
+    unit: &Unit,
+    target: RayVersion,
+) -> (Map<String, Value>, Vec<Resolved>) {
+    let spec = spec_batch.cloned().unwrap_or_default();
+    let service = matches!(unit.kind, UnitKind::Service { .. });
+    let mut bento = Vec::new();
+    if service {
+        if let Some(size) = &method.max_batch_size
+            && let Some(n) = size.value
+        {
+            bento.push(BentoOption {
+                table: OptionTable::Batching,
+                key: "max_batch_size",
+                value: Value::from(n),
+                setting: format!("max_batch_size = {n}"),
+                from: size.from.to_string(),
+            });
+        }
+        let ray_wait = BatchOptions::OPTIONS
+            .iter()
+            .find(|o| o.key == "batch_wait_timeout_s")
+            .and_then(|o| ray_default(o, target))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        if let Some(latency) = &method.max_latency_ms
+            && let Some(ms) = latency.value
+            && ms / 1000.0 < ray_wait
+            && let Some(seconds) = serde_json::Number::from_f64(ms / 1000.0)
+        {
+            bento.push(BentoOption {
+                table: OptionTable::Batching,
+                key: "batch_wait_timeout_s",
+                value: Value::Number(seconds),
+                setting: format!("max_latency_ms = {ms}"),
+                from: latency.from.to_string(),
+            });
+        }
+    }
+    let (mut options, mut rows) = resolve(BatchOptions::OPTIONS, &spec, &bento, target, "");
+    if service && !options.contains_key("batch_wait_timeout_s") {
+        // Written explicitly (see above); still Ray's default.
+        if let Some(row) = rows.iter().find(|r| r.option == "batch_wait_timeout_s") {
+            let value = row.value.clone();
+            let mut entries: Vec<(String, Value)> =
+                std::mem::take(&mut options).into_iter().collect();
+            entries.push(("batch_wait_timeout_s".into(), value));
+            let rank = |k: &str| BatchOptions::OPTIONS.iter().position(|o| o.key == k);
+            entries.sort_by_key(|(k, _)| rank(k));
+            options.extend(entries);
+        }
+    }
+    // A non-literal `max_batch_size` (warned about by `check`) is the loaded
+    // API's at start-up, not Ray's default: no row claims a value for it.
+    if service
+        && !spec.contains_key("max_batch_size")
+        && method
+            .max_batch_size
+            .as_ref()
+            .is_some_and(|s| s.value.is_none())
+    {
+        rows.retain(|r| r.option != "max_batch_size");
+    }
+    rows.sort_by_key(|r| BatchOptions::OPTIONS.iter().position(|o| o.key == r.option));
+    (options, rows)
 }

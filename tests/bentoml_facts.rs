@@ -122,6 +122,7 @@ fn service_facts_match_bentoml() {
     };
     for (store, tag) in [
         ("examples/bentoml-services", "gateway:latest"),
+        ("tests/fixtures/bentoml-1.4.40-task-store", "gateway:latest"),
         (
             "tests/fixtures/bentoml-1.4.38-service-store",
             "summarizer:latest",

@@ -10,6 +10,7 @@ use common::{bentoray_ok, root};
 const COMMANDS: &[&str] = &[
     "check",
     "build",
+    "plan",
     "init",
     "schema",
     "rules",

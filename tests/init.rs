@@ -215,27 +215,42 @@ fn defaults_check_when_uncommented(home: &str, bento: &str, batched: &str) {
     assert_eq!(status, 0, "{uncommented}\n{diagnostics:#}");
 }
 
-/// The starter for the example bento, reviewed as a snapshot.
+/// The starters for the example bentos, reviewed as snapshots: a legacy
+/// one, and a new-style one whose services' own settings are the defaults
+/// shown (with where each comes from).
 #[test]
 fn starter_spec_snapshot() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("bentoray.toml");
-    // An absolute store path stays absolute: replaced for the snapshot.
-    let store = root().join("examples/bentoml");
-    let (code, stderr) = init(
-        Some(store.to_str().unwrap()),
-        "iris_classifier:latest",
-        &out,
-        &["--schema", "../schema/bentoray.schema.json"],
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let text = std::fs::read_to_string(&out).unwrap();
-    let text = text.replace(&store.to_string_lossy().to_string(), "[STORE]");
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!("init__iris_classifier", text));
+    for (store, tag, snapshot) in [
+        (
+            "examples/bentoml",
+            "iris_classifier:latest",
+            "init__iris_classifier",
+        ),
+        (
+            "examples/bentoml-services",
+            "gateway:latest",
+            "init__gateway",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("bentoray.toml");
+        // An absolute store path stays absolute: replaced for the snapshot.
+        let store = root().join(store);
+        let (code, stderr) = init(
+            Some(store.to_str().unwrap()),
+            tag,
+            &out,
+            &["--schema", "../schema/bentoray.schema.json"],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let text = text.replace(&store.to_string_lossy().to_string(), "[STORE]");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(root().join("snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(snapshot, text));
+    }
 }
 
 /// An existing file is kept unless `--force`; `--force` replaces it

@@ -513,7 +513,7 @@ fn batching_enabled(root: &Node) -> bool {
 
 /// Ray's numeric default for an option on `target`, from the option tables
 /// (`None` when the option does not exist there or has no numeric default).
-fn numeric_default(table: OptionTable, key: &str, target: RayVersion) -> Option<f64> {
+pub(super) fn numeric_default(table: OptionTable, key: &str, target: RayVersion) -> Option<f64> {
     find_option(table, key)
         .filter(|o| o.availability.exists_in(target))
         .and_then(|o| o.availability.default_in(target))
@@ -677,7 +677,10 @@ fn placement_rules(deployment: &Node, diags: &mut Vec<Diagnostic>) {
 
 /// The `max_ongoing_requests` a deployment runs with on `target`, and the
 /// entry that set it (`None`: Ray's default).
-fn effective_max_ongoing(deployment: &Node, target: RayVersion) -> (f64, Option<&Entry>) {
+pub(super) fn effective_max_ongoing(
+    deployment: &Node,
+    target: RayVersion,
+) -> (f64, Option<&Entry>) {
     if let Some(option) = find_option(OptionTable::Deployment, "max_ongoing_requests")
         && option.availability.exists_in(target)
         && let Some((n, e)) = number(deployment, "max_ongoing_requests")
@@ -706,7 +709,7 @@ fn effective_max_ongoing(deployment: &Node, target: RayVersion) -> (f64, Option<
     )
 }
 
-fn describe_max_ongoing(value: f64, set: Option<&Entry>, target: RayVersion) -> String {
+pub(super) fn describe_max_ongoing(value: f64, set: Option<&Entry>, target: RayVersion) -> String {
     match set {
         Some(e) => format!("`{} = {value}`", e.key),
         None => format!("Ray {target}'s default of {value}"),
@@ -720,8 +723,9 @@ fn batch_capacity(
     diags: &mut Vec<Diagnostic>,
 ) {
     let kind = bento.map_or(BentoKind::Runners, |b| b.kind);
-    // Services batch as declared; runners only with enable_batching.
-    if kind == BentoKind::Runners && !batching_enabled(root) {
+    // Services: `mapping::batch_capacity`, with the bento's defaults.
+    // Runners batch only with enable_batching.
+    if kind == BentoKind::Services || !batching_enabled(root) {
         return;
     }
     let (section, noun) = (kind.section(), kind.unit_noun());
