@@ -6,7 +6,8 @@
 //! Stages: `parse` (TOML to the spanned tree), `bento_load` (bento.yaml and
 //! model.yaml), `check` (parse + load + schema and semantic rules: the
 //! validate stage is its difference to the first two), `plan`, `emit`, and
-//! `render` (human and JSON diagnostics).
+//! `render` (human and JSON diagnostics), and the language server's
+//! didChange → publishDiagnostics latency (`lsp`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -248,5 +249,127 @@ mod synthetic {
                 .diagnostics
                 .len()
         });
+    }
+}
+
+// ------------------------------------------------------------ language server
+
+/// `bentoray lsp`: from a didChange to the diagnostics it publishes, with
+/// no debounce (the server's own latency: re-check with the cached bento,
+/// conversion to LSP positions, the protocol), over an in-memory connection.
+mod lsp {
+    use super::*;
+    use lsp_server::{Connection, Message, Notification, Request, RequestId};
+    use serde_json::json;
+
+    struct Session {
+        client: Connection,
+        server: Option<std::thread::JoinHandle<Result<(), String>>>,
+        uri: String,
+        text: String,
+        version: i64,
+    }
+
+    impl Session {
+        fn open(dir: &Path) -> Session {
+            let (server, client) = Connection::memory();
+            let handle = std::thread::spawn(move || bentoray::lsp::serve(&server));
+            let send = |m: Message| client.sender.send(m).unwrap();
+            send(Message::Request(Request::new(
+                RequestId::from(1),
+                "initialize".into(),
+                json!({"capabilities": {}, "initializationOptions": {"debounceMs": 0}}),
+            )));
+            let path = std::fs::canonicalize(dir.join("bentoray.toml")).unwrap();
+            let uri = format!("file://{}", path.display());
+            let text = std::fs::read_to_string(&path).unwrap();
+            send(Message::Notification(Notification::new(
+                "textDocument/didOpen".into(),
+                json!({"textDocument": {"uri": uri, "languageId": "toml", "version": 1, "text": text}}),
+            )));
+            let mut s = Session {
+                client,
+                server: Some(handle),
+                uri,
+                text,
+                version: 1,
+            };
+            s.wait_diagnostics();
+            s
+        }
+
+        /// Waits for the diagnostics of the current version; their count.
+        fn wait_diagnostics(&mut self) -> usize {
+            loop {
+                match self
+                    .client
+                    .receiver
+                    .recv_timeout(std::time::Duration::from_secs(60))
+                {
+                    Ok(Message::Notification(n))
+                        if n.method == "textDocument/publishDiagnostics"
+                            && n.params["version"] == self.version =>
+                    {
+                        return n.params["diagnostics"].as_array().map_or(0, Vec::len);
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("no diagnostics: {e}"),
+                }
+            }
+        }
+
+        /// One edit (a comment line toggled at the end) and its diagnostics.
+        fn change(&mut self) -> usize {
+            self.version += 1;
+            let text = if self.version % 2 == 0 {
+                format!("{}# edit\n", self.text)
+            } else {
+                self.text.clone()
+            };
+            self.client
+                .sender
+                .send(Message::Notification(Notification::new(
+                    "textDocument/didChange".into(),
+                    json!({"textDocument": {"uri": self.uri, "version": self.version},
+                           "contentChanges": [{"text": text}]}),
+                )))
+                .unwrap();
+            self.wait_diagnostics()
+        }
+    }
+
+    impl Drop for Session {
+        fn drop(&mut self) {
+            let send = |m: Message| self.client.sender.send(m).unwrap();
+            send(Message::Request(Request::new(
+                RequestId::from(2),
+                "shutdown".into(),
+                serde_json::Value::Null,
+            )));
+            send(Message::Notification(Notification::new(
+                "exit".into(),
+                serde_json::Value::Null,
+            )));
+            let _ = self.server.take().map(|h| h.join());
+        }
+    }
+
+    #[divan::bench(args = EXAMPLES)]
+    fn did_change_to_diagnostics(b: Bencher, name: &str) {
+        let mut session = Session::open(&example(name));
+        b.bench_local(|| session.change());
+    }
+
+    #[divan::bench(args = [100, 1000], sample_count = 20)]
+    fn did_change_to_diagnostics_synthetic_clean(b: Bencher, n: usize) {
+        let mut session = Session::open(&synthetic(n, Models::Shared, Spec::Clean));
+        b.bench_local(|| session.change());
+    }
+
+    /// Two diagnostics per runner: 200 for 100 runners.
+    #[divan::bench(args = [100, 1000], sample_count = 20)]
+    fn did_change_to_diagnostics_synthetic_warning_and_error(b: Bencher, n: usize) {
+        let mut session = Session::open(&synthetic(n, Models::Shared, Spec::WarningAndError));
+        b.bench_local(|| session.change());
     }
 }

@@ -289,7 +289,7 @@ impl BentoProblem {
 }
 
 /// Result of loading: the bento (when it could be read) and problems found.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub bento: Option<Bento>,
     pub problems: Vec<BentoProblem>,

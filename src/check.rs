@@ -23,7 +23,7 @@ use crate::spec::types::{self, Spec};
 
 pub use crate::spec::ray::{NEWEST_RAY, OLDEST_RAY, RayVersion};
 pub use mapping::{BentoDefaults, BentoOption};
-pub use schema::{describe, schema_at};
+pub use schema::{describe, resolve, schema_at};
 
 /// A spec that passed every check, with the bento it was checked against.
 #[derive(Debug, Clone)]
@@ -105,8 +105,47 @@ fn unreadable(name: &str, why: &str) -> CheckOutput {
     }
 }
 
+/// What the check stage asks of the bento stage: the spec's `bento` value,
+/// where to look it up, and which custom runners' methods it needs. A
+/// caller that keeps bentos between checks (the language server) keys its
+/// cache on this.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BentoRequest {
+    pub value: String,
+    pub spec_dir: std::path::PathBuf,
+    pub store: std::path::PathBuf,
+    /// How the store was chosen, for messages.
+    pub store_origin: &'static str,
+    /// `entrypoint = "bentoml"`: every custom runner's methods matter.
+    pub all_methods: bool,
+    /// The runners with a `[batching.<runner>]` table, in spec order.
+    pub batched: Vec<String>,
+}
+
+impl BentoRequest {
+    /// Loads the bento from disk (what `check` does every run).
+    pub fn load(&self) -> bento::Loaded {
+        let store = bento::StoreRoot {
+            path: self.store.clone(),
+            origin: self.store_origin,
+        };
+        let wanted = |runner: &str| self.all_methods || self.batched.iter().any(|b| b == runner);
+        bento::load_for(&self.value, &self.spec_dir, &store, &wanted)
+    }
+}
+
 /// Checks spec text; relative paths in it resolve against `spec_dir`.
 pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
+    check_source_with(file, spec_dir, &mut |request| request.load())
+}
+
+/// [`check_source`], getting the bento from `load_bento` (which may reuse
+/// one loaded before for the same request).
+pub fn check_source_with(
+    file: SourceFile,
+    spec_dir: &Path,
+    load_bento: &mut dyn FnMut(&BentoRequest) -> bento::Loaded,
+) -> CheckOutput {
     let mut diags = Vec::new();
     let root = match spanned::parse(&file.text) {
         Ok(root) => root,
@@ -127,11 +166,18 @@ pub fn check_source(file: SourceFile, spec_dir: &Path) -> CheckOutput {
             // A custom runner's methods (parsed from Python) matter where
             // its batching is configured, and to `bentoml.ray.deployment`'s
             // multi-method rule.
-            let bentoml_mode = root.get("entrypoint").and_then(Node::as_str) == Some("bentoml");
-            let batching = root.get("batching");
-            let wanted =
-                |runner: &str| bentoml_mode || batching.is_some_and(|b| b.get(runner).is_some());
-            let loaded = bento::load_for(value, spec_dir, &store, &wanted);
+            let request = BentoRequest {
+                value: value.to_string(),
+                spec_dir: spec_dir.to_path_buf(),
+                store: store.path,
+                store_origin: store.origin,
+                all_methods: root.get("entrypoint").and_then(Node::as_str) == Some("bentoml"),
+                batched: root
+                    .get("batching")
+                    .map(|b| b.entries().iter().map(|e| e.key.clone()).collect())
+                    .unwrap_or_default(),
+            };
+            let loaded = load_bento(&request);
             for problem in loaded.problems {
                 if let Some(d) = place_bento_problem(problem, &root) {
                     diags.push(d);

@@ -127,6 +127,10 @@ enum Command {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
+    /// Run the language server on stdin/stdout, for editors: live
+    /// diagnostics, completion, hover, quick fixes, go to definition.
+    #[command(after_long_help = examples::lsp)]
+    Lsp,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_long_help = examples::completions)]
     Completions {
@@ -192,6 +196,9 @@ examples! {
     }
     explain {
         "bentoray explain BR102" => "what BR102 means and how to fix it",
+    }
+    lsp {
+        "bentoray lsp" => "started by the editor, which speaks LSP on its stdin/stdout",
     }
     completions {
         "bentoray completions bash > ~/.local/share/bash-completion/completions/bentoray" => "bash",
@@ -320,6 +327,7 @@ fn run(cli: &Cli) -> u8 {
             clap_complete::generate(*shell, &mut command(), "bentoray", &mut std::io::stdout());
             EXIT_OK
         }
+        Command::Lsp => crate::lsp::run_stdio(),
         Command::Rules | Command::Explain { .. }
             if matches!(cli.format, Format::Sarif | Format::Github) =>
         {

@@ -13,5 +13,6 @@ pub mod diagnostic;
 pub mod emit;
 pub mod init;
 pub mod input;
+pub mod lsp;
 pub mod plan;
 pub mod spec;

@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "schema",
     "rules",
     "explain",
+    "lsp",
     "completions",
 ];
 

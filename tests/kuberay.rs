@@ -286,3 +286,41 @@ fn a_build_without_kuberay_retires_the_old_manifest() {
         "# mine\nkind: RayService\n"
     );
 }
+
+/// One process checks specs with and without `[kuberay]` in either order
+/// (the language server does, with validators compiled once): each is
+/// validated with the whole schema when it has the table.
+#[test]
+fn one_process_validates_kuberay_tables_after_specs_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = root().join("examples/bentoml");
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(
+        &plain,
+        format!(
+            "bento = \"iris_classifier:latest\"\nbentoml_home = {:?}\n",
+            home.display().to_string()
+        ),
+    )
+    .unwrap();
+    let with = dir.path().join("with.toml");
+    std::fs::write(
+        &with,
+        format!(
+            "bento = \"iris_classifier:latest\"\nbentoml_home = {:?}\n\n[kuberay]\nname = \"iris\"\nimage = \"img:1\"\nhead = {{ cpu = 2, memory = \"8Gi\", cpus = 3 }}\n",
+            home.display().to_string()
+        ),
+    )
+    .unwrap();
+    for order in [[&plain, &with], [&with, &plain]] {
+        for spec in order {
+            let out = bentoray::check::check_file(spec, "spec.toml");
+            let codes: Vec<&str> = out.report.diagnostics.iter().map(|d| d.rule.code).collect();
+            if spec == &with {
+                assert!(codes.contains(&"BR101"), "{codes:?}");
+            } else {
+                assert!(!out.report.has_errors(), "{codes:?}");
+            }
+        }
+    }
+}
