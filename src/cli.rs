@@ -445,12 +445,7 @@ fn build(
 
 /// Adds the checks made on the lowered plan (`[kuberay]` capacity).
 fn add_plan_diagnostics(out: &mut CheckOutput, spec_path: &Path) {
-    if let Some(checked) = out.checked.as_ref().filter(|c| c.spec.kuberay.is_some()) {
-        let plan = plan::lower(checked, &plan::spec_name(spec_path));
-        out.report
-            .diagnostics
-            .extend(plan::capacity::diagnostics(&plan, checked));
-    }
+    plan::capacity::add_to(out, &plan::spec_name(spec_path));
 }
 
 /// `schema`: the generic schema, or the one specialised to the bento a

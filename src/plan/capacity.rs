@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::kuberay::{KubeRayPlan, NodeResources};
 use super::{Plan, UnitRole};
-use crate::check::Checked;
+use crate::check::{CheckOutput, Checked};
 use crate::diagnostic::{Diagnostic, rules};
 use crate::spec::spanned::Node;
 
@@ -92,6 +92,16 @@ fn nodes(kuberay: &KubeRayPlan) -> Vec<(String, u64, NodeResources)> {
         ));
     }
     out
+}
+
+/// Adds the capacity warnings to a check's output when its spec has
+/// `[kuberay]` (lowering it first): what `bentoray check`, `build`, `plan`
+/// and the language server report. `spec_name` as for [`super::lower`].
+pub fn add_to(out: &mut CheckOutput, spec_name: &str) {
+    if let Some(checked) = out.checked.as_ref().filter(|c| c.spec.kuberay.is_some()) {
+        let plan = super::lower(checked, spec_name);
+        out.report.diagnostics.extend(diagnostics(&plan, checked));
+    }
 }
 
 /// The capacity warnings for a plan with `[kuberay]`.
