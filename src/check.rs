@@ -4,6 +4,8 @@
 //!
 //! Invariant: `Checked` exists only for a spec with no error diagnostics.
 
+pub mod bento_schema;
+mod kuberay;
 mod mapping;
 mod python_modules;
 mod runtime_env;
@@ -31,6 +33,9 @@ pub struct Checked {
     pub ray_version: RayVersion,
     /// Where the spec names the bento, for diagnostics after checking.
     pub bento_span: std::ops::Range<usize>,
+    /// The spec's tree, so that checks after lowering (`plan::capacity`)
+    /// point at the spec's keys.
+    pub tree: Node,
     /// Ray options the bento's own settings give (new-style services), under
     /// the spec's.
     pub bento_defaults: BentoDefaults,
@@ -234,7 +239,10 @@ pub fn check_source_with(
         None => None,
     };
 
-    let schema = types::committed_schema();
+    let mut schema = types::committed_schema();
+    if root.get("kuberay").is_none() {
+        types::without_kuberay(&mut schema);
+    }
     // The target as written, for messages that depend on it; an invalid
     // `[ray] version` is reported by the semantic rules.
     let target_hint = root
@@ -252,6 +260,7 @@ pub fn check_source_with(
     ));
     table_trap::explain(&root, &file.text, &schema, &mut diags);
     let ray_version = semantic::check(&root, bento.as_ref(), &mut diags);
+    kuberay::check(&root, &mut diags);
     let bento_defaults = match (&bento, ray_version) {
         (Some(b), Some(target)) => {
             let defaults = mapping::map(&root, b, target, &mut diags);
@@ -269,6 +278,7 @@ pub fn check_source_with(
                 bento,
                 ray_version,
                 bento_span: root.get("bento").map_or(0..0, |n| n.span.clone()),
+                tree: root,
                 bento_defaults,
             }),
             Err(d) => {

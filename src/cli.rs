@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, CheckOutput};
 use crate::diagnostic::{self, FileDiagnostics, Severity, rules};
@@ -24,7 +24,8 @@ pub const EXIT_FAILURE: u8 = 2;
     name = "bentoray",
     version,
     about = "Compile a bentoray.toml into a validated Ray Serve config and entrypoint for a BentoML bento",
-    after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error."
+    after_help = EXIT_CODES_HELP,
+    after_long_help = examples::ALL
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,6 +41,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check specs against their bentos and Ray Serve's rules; write nothing.
+    #[command(after_long_help = examples::check)]
     Check {
         /// Spec files to check.
         #[arg(default_value = "bentoray.toml")]
@@ -48,6 +50,7 @@ enum Command {
         report: ReportArgs,
     },
     /// Check a spec, then write serve.yaml and the Python entrypoint.
+    #[command(after_long_help = examples::build)]
     Build {
         /// Spec file to build.
         #[arg(default_value = "bentoray.toml")]
@@ -65,6 +68,7 @@ enum Command {
     /// Print every deployment's Ray options in force, each marked as from
     /// the spec, from the bento or Ray's default for the target; write
     /// nothing.
+    #[command(after_long_help = examples::plan)]
     Plan {
         /// Spec file to plan.
         #[arg(default_value = "bentoray.toml")]
@@ -75,6 +79,7 @@ enum Command {
     /// Write a commented starter bentoray.toml for a bento: every deployment
     /// as a table, the defaults bentoray uses as comments, a commented
     /// batching table per batchable method.
+    #[command(after_long_help = examples::init)]
     Init {
         /// The bento: a tag in the store (`iris_classifier:latest`) or the path
         /// of a bento directory or `.bento` archive. Default: the current
@@ -98,6 +103,7 @@ enum Command {
     /// Show what deploying the spec would change on a live Ray cluster
     /// (read through its dashboard): applications added, replaced and
     /// deleted by `serve deploy`, options changed, added and removed.
+    #[command(after_long_help = examples::diff)]
     Diff {
         /// Spec file.
         #[arg(default_value = "bentoray.toml")]
@@ -107,6 +113,7 @@ enum Command {
     },
     /// Check and build the spec, then deploy it to a live Ray cluster,
     /// keeping every other application on it as it is.
+    #[command(after_long_help = examples::deploy)]
     Deploy {
         /// Spec file.
         #[arg(default_value = "bentoray.toml")]
@@ -124,6 +131,7 @@ enum Command {
     /// Show the spec's application on a live Ray cluster; failures are
     /// reported at the spec table that configured the deployment. Exit 0
     /// running, 1 failed or not running, 2 cluster unreachable.
+    #[command(after_long_help = examples::status)]
     Status {
         /// Spec file.
         #[arg(default_value = "bentoray.toml")]
@@ -134,18 +142,128 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         wait: Option<u64>,
     },
-    /// Print the JSON Schema (draft-07) of bentoray.toml.
-    Schema,
+    /// Print the JSON Schema (draft-07) of bentoray.toml: the generic one,
+    /// or one specialised to a bento, whose runner, service, method and API
+    /// names editors then complete and check.
+    #[command(after_long_help = examples::schema)]
+    Schema {
+        /// Specialise to the bento this spec names (read with the spec's
+        /// `bentoml_home`, paths relative to the spec).
+        #[arg(long = "for", value_name = "SPEC", conflicts_with = "bento")]
+        for_spec: Option<PathBuf>,
+        /// Specialise to this bento: a tag in the store or the path of a
+        /// bento directory or `.bento` archive.
+        #[arg(long, value_name = "TAG|PATH")]
+        bento: Option<String>,
+        /// BentoML store to look `--bento` tags up in. Default:
+        /// $BENTOML_HOME, else ~/bentoml.
+        #[arg(long, value_name = "DIR", requires = "bento")]
+        bentoml_home: Option<PathBuf>,
+    },
     /// List every diagnostic code.
+    #[command(after_long_help = examples::rules)]
     Rules,
     /// Explain a diagnostic code, e.g. `bentoray explain BR102`.
+    #[command(after_long_help = examples::explain)]
     Explain {
         /// A code (BR102) or rule name (unknown-runner).
         code: String,
     },
     /// Run the language server on stdin/stdout, for editors: live
     /// diagnostics, completion, hover, quick fixes, go to definition.
+    #[command(after_long_help = examples::lsp)]
     Lsp,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = examples::completions)]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes: 0 no errors (warnings allowed), 1 errors in a spec, 2 usage, I/O or internal error."
+    };
+}
+const EXIT_CODES_HELP: &str = exit_codes_help!();
+
+/// Examples shown by `--help`, per subcommand, as static text (so help
+/// costs nothing when it is not asked for): `examples::<command>` for the
+/// subcommand's own `--help`, `examples::ALL` for the top level. A unit test
+/// checks that every subcommand has examples and that each parses.
+macro_rules! examples {
+    ($($name:ident { $($line:literal => $what:literal,)+ })+) => {
+        #[allow(non_upper_case_globals)]
+        mod examples {
+            $(pub const $name: &str =
+                concat!("Examples:\n", $("  ", $line, "\n      ", $what, "\n",)+);)+
+            pub const ALL: &str = concat!(
+                "Examples:\n",
+                $($("  ", $line, "\n      ", $what, "\n",)+)+
+                "\n",
+                exit_codes_help!()
+            );
+            /// Each subcommand's example command lines.
+            #[cfg(test)]
+            pub const LINES: &[(&str, &[&str])] = &[$((stringify!($name), &[$($line),+])),+];
+        }
+    };
+}
+
+examples! {
+    check {
+        "bentoray check" => "check ./bentoray.toml",
+        "bentoray check --format github a/bentoray.toml b/bentoray.toml" => "annotate a GitHub Actions run",
+    }
+    build {
+        "bentoray build bentoray.toml -o out" => "write out/serve.yaml and out/bento_ray.py",
+        "bentoray build --check -o out" => "in CI: fail when out/ is stale",
+    }
+    plan {
+        "bentoray plan" => "every deployment's options in force and where each comes from",
+        "bentoray plan --format json examples/scaling/bentoray.toml" => "the same as JSON",
+    }
+    init {
+        "bentoray init --bento iris_classifier:latest" => "a starter ./bentoray.toml",
+        "bentoray init --bento ./bentos/iris -o deploy/bentoray.toml" => "from a bento directory",
+    }
+    diff {
+        "bentoray diff --address http://127.0.0.1:8265" => "what deploying ./bentoray.toml would change on the cluster",
+        "bentoray diff --format json prod/bentoray.toml" => "the same as JSON",
+    }
+    deploy {
+        "bentoray deploy --dry-run" => "check, build and print the diff; deploy nothing",
+        "bentoray deploy -o /srv/app --address http://head:8265" => "build into the spec's local:// working_dir and deploy, keeping the cluster's other applications",
+    }
+    status {
+        "bentoray status --wait 120" => "wait up to 2 minutes for RUNNING; failures at their spec tables",
+    }
+    schema {
+        "bentoray schema > bentoray.schema.json" => "the generic schema editors read",
+        "bentoray schema --for bentoray.toml > bentoray.schema.json" => "specialised to the spec's bento: its runners, services and methods",
+        "bentoray schema --bento iris_classifier:latest" => "specialised to a bento in the store",
+    }
+    rules {
+        "bentoray rules --format json" => "every code as JSON",
+    }
+    explain {
+        "bentoray explain BR102" => "what BR102 means and how to fix it",
+    }
+    lsp {
+        "bentoray lsp" => "started by the editor, which speaks LSP on its stdin/stdout",
+    }
+    completions {
+        "bentoray completions bash > ~/.local/share/bash-completion/completions/bentoray" => "bash",
+        "bentoray completions zsh > ~/.zfunc/_bentoray" => "zsh (with ~/.zfunc in fpath)",
+        "bentoray completions fish > ~/.config/fish/completions/bentoray.fish" => "fish",
+    }
+}
+
+/// The clap command (examples included), shared by parsing and
+/// `completions`.
+fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// How `check` and `build` report diagnostics.
@@ -190,7 +308,10 @@ enum Format {
 
 /// Entry point used by `main`; never panics outward.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -227,7 +348,8 @@ fn run(cli: &Cli) -> u8 {
             let mut worst = EXIT_OK;
             let mut reports = Vec::new();
             for path in specs {
-                let out = check::check_file(path, &display(path));
+                let mut out = check::check_file(path, &display(path));
+                add_plan_diagnostics(&mut out, path);
                 worst = worst.max(exit_code(&out.report, report.deny_warnings));
                 reports.push(out.report);
             }
@@ -287,12 +409,17 @@ fn run(cli: &Cli) -> u8 {
             *wait,
             cluster_output(cli.format, color),
         ),
-        Command::Schema => {
-            let schema = spec::types::json_schema();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("schema serializes")
-            );
+        Command::Schema {
+            for_spec,
+            bento,
+            bentoml_home,
+        } => schema(
+            for_spec.as_deref(),
+            bento.as_deref(),
+            bentoml_home.as_deref(),
+        ),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command(), "bentoray", &mut std::io::stdout());
             EXIT_OK
         }
         Command::Lsp => crate::lsp::run_stdio(),
@@ -358,10 +485,12 @@ fn build(
     args: ReportArgs,
 ) -> u8 {
     let name = display(spec_path);
+    let mut out = check::check_file(spec_path, &name);
+    add_plan_diagnostics(&mut out, spec_path);
     let CheckOutput {
         report: mut diags,
         mut checked,
-    } = check::check_file(spec_path, &name);
+    } = out;
     let blockers = checked
         .as_ref()
         .map(check::build_blockers)
@@ -395,7 +524,7 @@ fn build(
     if check_only {
         return check_output(output, &files, format, args);
     }
-    match emit::write::write_atomically(output, &files) {
+    match emit::write::write_atomically_retiring(output, &files, emit::OPTIONAL_FILES) {
         Ok(_) => {
             for f in &files {
                 progress(
@@ -413,6 +542,87 @@ fn build(
     }
 }
 
+/// Adds the checks made on the lowered plan (`[kuberay]` capacity).
+fn add_plan_diagnostics(out: &mut CheckOutput, spec_path: &Path) {
+    plan::capacity::add_to(out, &plan::spec_name(spec_path));
+}
+
+/// `schema`: the generic schema, or the one specialised to the bento a
+/// spec names (`--for`) or to `--bento`.
+fn schema(for_spec: Option<&Path>, bento_arg: Option<&str>, bentoml_home: Option<&Path>) -> u8 {
+    let bento = match (for_spec, bento_arg) {
+        (None, None) => None,
+        (Some(spec), _) => {
+            let text = match crate::input::read_text(spec, crate::input::SPEC_CAP) {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("bentoray: cannot read {}: {e}", display(spec));
+                    return EXIT_FAILURE;
+                }
+            };
+            // Only `bento` and `bentoml_home` matter; the rest may be
+            // anything while it is being written.
+            let root = match spec::spanned::parse(&text) {
+                Ok(root) => root,
+                Err(_) => {
+                    eprintln!(
+                        "bentoray: {} is not valid TOML; `bentoray check` shows where",
+                        display(spec)
+                    );
+                    return EXIT_SPEC_ERRORS;
+                }
+            };
+            let Some(value) = root.get("bento").and_then(|n| n.as_str()) else {
+                eprintln!("bentoray: {} names no `bento`", display(spec));
+                return EXIT_SPEC_ERRORS;
+            };
+            let spec_dir = spec.parent().unwrap_or(Path::new(""));
+            let home = root.get("bentoml_home").and_then(|n| n.as_str());
+            match load_bento(value, spec_dir, home) {
+                Some(b) => Some(b),
+                None => return EXIT_SPEC_ERRORS,
+            }
+        }
+        (None, Some(value)) => {
+            let home = bentoml_home.map(|h| h.to_string_lossy().into_owned());
+            match load_bento(value, Path::new("."), home.as_deref()) {
+                Some(b) => Some(b),
+                None => return EXIT_SPEC_ERRORS,
+            }
+        }
+    };
+    let schema = match &bento {
+        Some(b) => check::bento_schema::for_bento(b),
+        None => spec::types::json_schema(),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("schema serializes")
+    );
+    EXIT_OK
+}
+
+/// Loads a bento as a spec in `dir` naming `value` would, printing its
+/// problems; `None` when it has errors.
+fn load_bento(value: &str, dir: &Path, home: Option<&str>) -> Option<bento::Bento> {
+    let store = bento::store_root(dir, home);
+    let loaded = bento::load(value, dir, &store);
+    let mut failed = loaded.bento.is_none();
+    for problem in &loaded.problems {
+        failed |= problem.rule.severity == Severity::Error;
+        eprintln!(
+            "bentoray: {} {}: {}",
+            problem.rule.severity.as_str(),
+            problem.rule.code,
+            problem.message
+        );
+        if let Some(help) = &problem.help {
+            eprintln!("  help: {help}");
+        }
+    }
+    loaded.bento.filter(|_| !failed)
+}
+
 /// `plan`: checks the spec, then prints the plan's options with their
 /// sources (stdout) after the diagnostics (stderr, or inside the JSON).
 fn plan_command(spec_path: &Path, format: Format, color: bool, args: ReportArgs) -> u8 {
@@ -421,7 +631,9 @@ fn plan_command(spec_path: &Path, format: Format, color: bool, args: ReportArgs)
         return EXIT_FAILURE;
     }
     let name = display(spec_path);
-    let CheckOutput { report, checked } = check::check_file(spec_path, &name);
+    let mut out = check::check_file(spec_path, &name);
+    add_plan_diagnostics(&mut out, spec_path);
+    let CheckOutput { report, checked } = out;
     let code = exit_code(&report, args.deny_warnings);
     let Some(checked) = checked.filter(|_| code == EXIT_OK) else {
         render(std::slice::from_ref(&report), format, color, args, false);
@@ -476,22 +688,7 @@ fn init(
         return EXIT_FAILURE;
     }
     let home_text = bentoml_home.map(|h| h.to_string_lossy().into_owned());
-    let store = bento::store_root(cwd, home_text.as_deref());
-    let loaded = bento::load(&value, cwd, &store);
-    let mut failed = loaded.bento.is_none();
-    for problem in &loaded.problems {
-        failed |= problem.rule.severity == Severity::Error;
-        eprintln!(
-            "bentoray: {} {}: {}",
-            problem.rule.severity.as_str(),
-            problem.rule.code,
-            problem.message
-        );
-        if let Some(help) = &problem.help {
-            eprintln!("  help: {help}");
-        }
-    }
-    let Some(bento) = loaded.bento.filter(|_| !failed) else {
+    let Some(bento) = load_bento(&value, cwd, home_text.as_deref()) else {
         eprintln!("bentoray: nothing written to {}", display(output));
         return EXIT_SPEC_ERRORS;
     };
@@ -611,7 +808,7 @@ fn relative_path(path: &Path, base: &Path) -> Option<String> {
 
 /// `build --check`: whether the output directory is what the spec builds.
 fn check_output(output: &Path, files: &[emit::OutputFile], format: Format, args: ReportArgs) -> u8 {
-    let stale = emit::write::stale_files(output, files);
+    let stale = emit::write::stale_files_retiring(output, files, emit::OPTIONAL_FILES);
     if stale.is_empty() {
         progress(format, args, &format!("{} is up to date", display(output)));
         return EXIT_OK;
@@ -723,4 +920,43 @@ fn rule_json(r: &rules::Rule) -> serde_json::Value {
         "summary": r.summary,
         "doc": r.doc,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand has an example in `--help`, and every example is a
+    /// command line bentoray accepts.
+    #[test]
+    fn every_subcommand_has_an_example_that_parses() {
+        let cmd = command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            let examples = examples::LINES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, e)| *e)
+                .unwrap_or_default();
+            assert!(!examples.is_empty(), "`{name}` has no example");
+            for line in examples {
+                let words: Vec<&str> = line
+                    .split(" > ")
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect();
+                assert_eq!(words.get(1), Some(&name), "{line}");
+                if let Err(e) = command().try_get_matches_from(&words) {
+                    panic!("example `{line}` does not parse: {e}");
+                }
+            }
+        }
+        for (name, _) in examples::LINES {
+            assert!(
+                cmd.find_subcommand(name).is_some(),
+                "examples for `{name}`, which is no subcommand"
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Stage 5: emit. Turns a plan into files: the Ray Serve config
-//! (`serve.yaml`) and the Python entrypoint (`<module>.py`), and writes them
+//! (`serve.yaml`), the Python entrypoint (`<module>.py`) and, with
+//! `[kuberay]`, the RayService manifest (`rayservice.yaml`), and writes them
 //! atomically.
 //!
 //! Invariants: emitters read only the plan; output is a pure function of it
@@ -8,6 +9,7 @@
 //! [`python::literal`]); nothing from the input is pasted into code.
 
 pub mod python;
+pub mod rayservice;
 pub mod serve_yaml;
 pub mod write;
 
@@ -24,17 +26,33 @@ pub struct OutputFile {
 pub fn files(plan: &Plan) -> Vec<OutputFile> {
     let python = python::render(plan);
     let hash = entrypoint_hash(&python);
-    vec![
+    let serve = serve_yaml::render(plan, &hash);
+    let rayservice = rayservice::render(plan, &serve);
+    let mut files = vec![
         OutputFile {
             name: "serve.yaml".into(),
-            contents: serve_yaml::render(plan, &hash),
+            contents: serve,
         },
         OutputFile {
             name: format!("{}.py", plan.entrypoint.module),
             contents: python,
         },
-    ]
+    ];
+    if let Some(contents) = rayservice {
+        files.push(OutputFile {
+            name: RAYSERVICE_FILE.into(),
+            contents,
+        });
+    }
+    files
 }
+
+/// The KubeRay manifest `build` writes with `[kuberay]`.
+pub const RAYSERVICE_FILE: &str = "rayservice.yaml";
+
+/// Files `build` writes for some specs only: a build without them removes
+/// the ones an earlier build generated, so the directory always matches.
+pub const OPTIONAL_FILES: &[&str] = &[RAYSERVICE_FILE];
 
 /// SHA-256 of the entrypoint, written into serve.yaml's runtime_env: Ray
 /// does not redeploy when only code under the working_dir changes, so a

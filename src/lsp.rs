@@ -513,7 +513,7 @@ fn analyze(uri: &Uri, doc: &Document, cache: &mut Cache) -> Analysis {
         ),
     };
     let mut request = None;
-    let output = check::check_source_with(
+    let mut output = check::check_source_with(
         SourceFile::new(name, doc.text.as_str()),
         &spec_dir,
         &mut |r| {
@@ -521,6 +521,11 @@ fn analyze(uri: &Uri, doc: &Document, cache: &mut Cache) -> Analysis {
             cache.get(r)
         },
     );
+    // The checks made after lowering, as `bentoray check` makes them.
+    let spec_name = path
+        .as_deref()
+        .map_or("bentoray.toml".into(), crate::plan::spec_name);
+    crate::plan::capacity::add_to(&mut output, &spec_name);
     // A spec that is not TOML yet (being typed) is checked no further, but
     // completion and hover still need its bento.
     if request.is_none() {

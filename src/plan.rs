@@ -6,6 +6,9 @@
 //! (`bento-svc-<service>`, `bento-runner-<runner>`); deployments follow the
 //! bento's runner order; no option is `null`.
 
+pub mod capacity;
+pub mod kuberay;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -31,6 +34,9 @@ pub struct Plan {
     pub ray_version: RayVersion,
     pub serve: ServeConfig,
     pub entrypoint: Entrypoint,
+    /// `[kuberay]`: the RayService to write beside serve.yaml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kuberay: Option<kuberay::KubeRayPlan>,
     /// Every cluster-wide `http_options` value in force, with its source
     /// (for `bentoray plan`; serve.yaml has only the spec's and the bento's).
     pub http_options: Vec<Resolved>,
@@ -355,6 +361,10 @@ pub fn lower(checked: &Checked, spec_name: &str) -> Plan {
             units,
             enable_batching: spec.enable_batching,
         },
+        kuberay: spec
+            .kuberay
+            .as_ref()
+            .map(|k| kuberay::lower(k, checked.ray_version)),
         http_options,
     }
 }

@@ -18,6 +18,7 @@ const EXAMPLES: &[&str] = &[
     "two_runners",
     "bentoml_mode",
     "services",
+    "kuberay",
 ];
 
 fn snapshot_settings() -> insta::Settings {

@@ -974,3 +974,24 @@ fn a_bento_is_loaded_once_until_it_changes_on_disk() {
     assert_eq!(cache.loads, 3);
     assert!(cache.peek(&request).is_some());
 }
+
+/// The checks made after lowering (the `[kuberay]` cluster's capacity)
+/// reach the editor as they reach `bentoray check`.
+#[test]
+fn kuberay_capacity_warnings_match_check() {
+    let text = format!(
+        "bento = \"iris_classifier:latest\"\nbentoml_home = \"{}\"\n\n[service]\nnum_replicas = 10\n\n[kuberay]\nname = \"iris\"\nimage = \"img:1\"\nhead = {{ cpu = 2, memory = \"8Gi\" }}\n",
+        examples().join("bentoml").display()
+    );
+    let (_dir, path, uri) = spec(&text);
+    let mut client = Client::start();
+    let diags = client.open(&uri, &text);
+    let cli = cli_check(&path);
+    let cli_codes: Vec<String> = cli
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(cli_codes.contains(&"BR375".to_string()), "{cli_codes:?}");
+    assert_eq!(codes(&diags), cli_codes);
+    client.shutdown();
+}

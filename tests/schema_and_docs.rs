@@ -136,6 +136,9 @@ fn spec_reference() -> String {
         ("`pip` of a `runtime_env`, as a table", Some("PipTable")),
         ("`uv` of a `runtime_env`, as a table", Some("UvTable")),
         ("`config` of a `runtime_env`", Some("RuntimeEnvConfig")),
+        ("`[kuberay]`", Some("KubeRaySection")),
+        ("`[kuberay.head]`", Some("KubeRayHead")),
+        ("`[[kuberay.worker_groups]]`", Some("KubeRayWorkerGroup")),
     ];
     let mut out = String::new();
     for (title, def) in sections {
@@ -335,4 +338,19 @@ fn packaging_metadata_agrees() {
         manifest.canonicalize().unwrap(),
         root().join("Cargo.toml").canonicalize().unwrap()
     );
+}
+
+/// The schema a spec without `[kuberay]` is checked with has no reference
+/// to the definitions it drops, compiles, and still knows the key.
+#[test]
+fn schema_without_kuberay_is_whole() {
+    let mut schema = bentoray::spec::types::committed_schema();
+    bentoray::spec::types::without_kuberay(&mut schema);
+    let text = schema.to_string();
+    assert!(
+        !text.contains("#/definitions/KubeRay"),
+        "a dangling reference"
+    );
+    assert!(schema["properties"]["kuberay"]["description"].is_string());
+    jsonschema::draft7::new(&schema).expect("compiles");
 }

@@ -238,6 +238,24 @@ rules! {
     API_NAME_RESERVED_BY_RAY = "BR365" "api-name-reserved-by-ray" Error "service_api_reserved_name"
         summary "An API of a service called through deployment handles has the name of one of Ray Serve's own deployment methods."
         doc "Each service other than the entry service is a Ray deployment with one method per API, called by name through a `DeploymentHandle`. Ray Serve calls some methods of a deployment itself (`reconfigure` with `user_config`, `check_health` for health checks, `__call__` by default, `__del__` at shutdown, `record_routing_stats`, `record_replica_metadata`, and `__init__` / `__serve_build_asgi_app__`), so an API with one of these names would be called by Ray or hide Ray's behaviour. `build` stops before writing anything; rename the API. The entry service's APIs are served through its HTTP app and may have any name.";
+    KUBERAY_NAME = "BR370" "kuberay-name" Error "kuberay_name"
+        summary "`[kuberay] name` is not a name KubeRay accepts for a RayService."
+        doc "KubeRay's webhook and controller reject a RayService whose name is longer than 47 characters (53, the RayCluster limit, less the 6 characters of the suffix it appends) or is not a DNS-1035 label: lowercase letters, digits and `-`, starting with a letter and not ending with `-`. `kubectl apply` would create nothing that runs.";
+    KUBERAY_REPLICAS = "BR371" "kuberay-replicas" Error "kuberay_replicas"
+        summary "A worker group's `min_replicas`, `replicas` and `max_replicas` are out of order."
+        doc "KubeRay's webhook rejects a worker group whose `minReplicas` is greater than its `maxReplicas`; a `replicas` outside `[min_replicas, max_replicas]` is silently clamped by the operator, so the cluster would not start with the pods written. Keep `min_replicas ≤ replicas ≤ max_replicas`.";
+    KUBERAY_GROUP_NAME = "BR372" "kuberay-group-name" Error "kuberay_group_name"
+        summary "Two worker groups have the same name."
+        doc "KubeRay names a worker group's pods and scales it by `groupName`, so names must be unique within the cluster.";
+    KUBERAY_RESOURCE = "BR373" "kuberay-resource" Error "kuberay_resource"
+        summary "A head or worker resource Kubernetes or `ray start` cannot take."
+        doc "Kubernetes' smallest CPU unit is 0.001 (`1m`), so `cpu` may have at most 3 decimal places. In `ray_start_params`, `num-cpus`, `num-gpus` and `memory` are numbers that `ray start` parses (counts of CPUs and GPUs, bytes of memory); anything else makes every pod of the group fail to start.";
+    REPLICA_NEVER_FITS = "BR374" "replica-never-fits" Warning "replica_never_fits"
+        summary "One replica of a deployment needs more CPU, GPU or memory than any node of the `[kuberay]` cluster has."
+        doc "Ray places each replica on one node: a replica asking for more `num_cpus` (Ray's default is 1), `num_gpus` or `memory` than the head or any worker group's pod offers stays pending forever, and the application never becomes healthy. The node resources are what KubeRay passes to `ray start`: the container's CPU limit rounded up, its GPU limit and memory limit, unless `ray_start_params` sets them. Give a worker group bigger pods, or ask for less in `ray_actor_options`.";
+    CLUSTER_TOO_SMALL = "BR375" "cluster-too-small" Warning "cluster_too_small"
+        summary "The deployments can ask for more CPU, GPU or memory than the `[kuberay]` cluster has at its largest."
+        doc "Each deployment can run `num_replicas` replicas (with autoscaling, up to `max_replicas`; `num_replicas = \"auto\"` up to 100), each reserving its `ray_actor_options` (Ray's default is 1 CPU). When their sum exceeds what the head and every worker group at `max_replicas` offer, some replicas can never be placed: the deployment the cluster runs out at is named. Raise `max_replicas` or the pods' resources, or lower the deployments'.";
 
     DEPLOYMENT_FAILED = "BR381" "deployment-failed" Error "cluster:deployment_failure_points_at_its_table"
         summary "`bentoray status`: a deployment of the application is DEPLOY_FAILED or UNHEALTHY on the cluster."

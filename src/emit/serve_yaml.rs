@@ -84,8 +84,36 @@ pub fn render(plan: &Plan, entrypoint_hash: &str) -> String {
 /// exponent.
 pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
-    write_node(value, 0, &mut out);
+    write_node(value, 0, false, &mut out);
     out
+}
+
+/// [`to_yaml`], except that a multi-line string that a literal block
+/// scalar (`|`) carries exactly ([`is_literal_safe`]) is written as one,
+/// its lines indented under its key: how a YAML document embeds another
+/// (KubeRay's `serveConfigV2`) so that both stay readable.
+pub fn to_yaml_with_literal_blocks(value: &Value) -> String {
+    let mut out = String::new();
+    write_node(value, 0, true, &mut out);
+    out
+}
+
+/// Whether `s` reads back byte for byte from a `|` block in YAML 1.1 and
+/// 1.2: printable ASCII lines, ending with exactly one line break (what
+/// `|`'s clip chomping keeps), the first line neither empty nor indented
+/// (the block's indentation is taken from it), no line of spaces or with
+/// trailing spaces (loaders differ on those).
+pub fn is_literal_safe(s: &str) -> bool {
+    let Some(body) = s.strip_suffix('\n') else {
+        return false;
+    };
+    !body.is_empty()
+        && !body.ends_with('\n')
+        && !body.starts_with([' ', '\n'])
+        && body
+            .bytes()
+            .all(|b| b == b'\n' || (b' '..=b'~').contains(&b))
+        && body.split('\n').all(|line| !line.ends_with(' '))
 }
 
 /// YAML limits implicit (`key: value`) keys to 1024 characters; PyYAML
@@ -94,7 +122,7 @@ const MAX_IMPLICIT_KEY: usize = 1000;
 
 /// Writes `value` at the current position (after `- ` or at a line start)
 /// and ends its last line.
-fn write_node(value: &Value, indent: usize, out: &mut String) {
+fn write_node(value: &Value, indent: usize, blocks: bool, out: &mut String) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (i, (key, v)) in map.iter().enumerate() {
@@ -116,18 +144,18 @@ fn write_node(value: &Value, indent: usize, out: &mut String) {
                     Value::Object(m) if !m.is_empty() => {
                         out.push('\n');
                         push_indent(indent + 2, out);
-                        write_node(v, indent + 2, out);
+                        write_node(v, indent + 2, blocks, out);
                     }
                     // Ray's (and serde_yaml's) style: a sequence under a key
                     // is not indented.
                     Value::Array(a) if !a.is_empty() => {
                         out.push('\n');
                         push_indent(indent, out);
-                        write_node(v, indent, out);
+                        write_node(v, indent, blocks, out);
                     }
                     _ => {
                         out.push(' ');
-                        write_node(v, indent + 2, out);
+                        write_node(v, indent + 2, blocks, out);
                     }
                 }
             }
@@ -138,7 +166,17 @@ fn write_node(value: &Value, indent: usize, out: &mut String) {
                     push_indent(indent, out);
                 }
                 out.push_str("- ");
-                write_node(item, indent + 2, out);
+                write_node(item, indent + 2, blocks, out);
+            }
+        }
+        Value::String(text) if blocks && indent > 0 && is_literal_safe(text) => {
+            out.push_str("|\n");
+            for line in text.lines() {
+                if !line.is_empty() {
+                    push_indent(indent, out);
+                    out.push_str(line);
+                }
+                out.push('\n');
             }
         }
         scalar => {
@@ -302,6 +340,31 @@ mod tests {
             ["0.2", "5.0", "1.0e-5", "1.0e+20", "-2.5e-300", "1.5e+300"]
         );
         assert_eq!(scalar_text(&json!(-3)), "-3");
+    }
+
+    #[test]
+    fn literal_blocks_read_back_exactly() {
+        let texts = [
+            "a: 1\n",
+            "# c\nk:\n- x: \"q\\n\"\n\n  deep: 2\n",
+            "---\n...\n| > #\n",
+        ];
+        for text in texts {
+            assert!(is_literal_safe(text), "{text:?}");
+            let v = json!({"spec": {"embedded": text, "list": [text]}});
+            let yaml = to_yaml_with_literal_blocks(&v);
+            assert!(yaml.contains("embedded: |\n"), "{yaml}");
+            let back: Value = serde_norway::from_str(&yaml).unwrap();
+            assert_eq!(back, v, "{yaml}");
+        }
+        for unsafe_text in [
+            "", "a", "a\n\n", " a\n", "\na\n", "a \nb\n", "\u{e9}\n", "a\tb\n",
+        ] {
+            assert!(!is_literal_safe(unsafe_text), "{unsafe_text:?}");
+            let v = json!({"k": unsafe_text});
+            let yaml = to_yaml_with_literal_blocks(&v);
+            assert_eq!(yaml, to_yaml(&v));
+        }
     }
 
     #[test]

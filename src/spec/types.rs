@@ -69,6 +69,100 @@ pub struct Spec {
     /// `serve.batch` options of a batchable callable: `[batching.<runner>.<method>]` for a legacy bento (BentoML's `batching_config`; they take effect with `enable_batching = true`), `[batching.<Service>.<api>]` for a new-style bento (over the API's own `max_batch_size`). Only batchable methods and APIs can be configured.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub batching: IndexMap<String, IndexMap<String, BatchOptions>>,
+
+    /// A KubeRay `RayService` to write beside serve.yaml: `build` then also writes `rayservice.yaml`, whose `spec.serveConfigV2` is exactly the emitted serve.yaml, with a head group and these worker groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kuberay: Option<KubeRaySection>,
+}
+
+/// `[kuberay]`: the RayService manifest (`apiVersion: ray.io/v1`, KubeRay 1.4+).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("x-taplo" = { "initKeys": ["name", "image"] }))]
+pub struct KubeRaySection {
+    /// The RayService's `metadata.name`: a DNS-1035 label (lowercase letters, digits and `-`, starting with a letter, not ending with `-`) of at most 47 characters, as KubeRay's webhook requires (it appends suffixes for the cluster's names).
+    #[schemars(length(min = 1), example = "iris-classifier")]
+    pub name: String,
+    /// The RayService's `metadata.namespace`. Default: none (the namespace `kubectl apply` uses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub namespace: Option<String>,
+    /// Container image of the head and every worker, e.g. `rayproject/ray:2.60.0-py311` with BentoML, the bento and its dependencies installed. Its Ray should be the `[ray] version` (written as `rayClusterConfig.rayVersion`).
+    #[schemars(
+        length(min = 1),
+        regex(pattern = r"^\S+$"),
+        example = "rayproject/ray:2.60.0-py311"
+    )]
+    pub image: String,
+    /// The head group (`headGroupSpec`): one pod, container `ray-head`.
+    pub head: KubeRayHead,
+    /// Worker groups (`workerGroupSpecs`), `[[kuberay.worker_groups]]`, each a set of identical pods (container `ray-worker`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worker_groups: Vec<KubeRayWorkerGroup>,
+}
+
+/// `[kuberay.head]`: the head pod's container resources.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("x-taplo" = { "initKeys": ["cpu", "memory"] }))]
+pub struct KubeRayHead {
+    /// CPUs of the container (requests and limits), a multiple of 0.001. Ray gets the rounded-up count as `num-cpus` unless `ray_start_params` sets it (e.g. `"0"` to keep replicas off the head).
+    #[schemars(schema_with = "cpu_schema")]
+    pub cpu: Number,
+    /// Memory of the container (requests and limits): a Kubernetes quantity such as `"8Gi"` or `"512Mi"`. Ray's `memory` resource is this many bytes.
+    #[schemars(schema_with = "memory_schema")]
+    pub memory: String,
+    /// NVIDIA GPUs of the container (`nvidia.com/gpu` limit). Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u32>,
+    /// `ray start` parameters (`rayStartParams`), e.g. `{ num-cpus = "0" }`; values are strings. Default: none.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ray_start_params: IndexMap<String, String>,
+}
+
+/// `[[kuberay.worker_groups]]`: one worker group.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("x-taplo" = { "initKeys": ["name", "max_replicas", "cpu", "memory"] }))]
+pub struct KubeRayWorkerGroup {
+    /// The group's `groupName`; unique within the cluster.
+    #[schemars(length(min = 1), regex(pattern = r"^\S+$"))]
+    pub name: String,
+    /// Pods to start with. Default: `min_replicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Fewest pods. Default: 0 (KubeRay's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<u32>,
+    /// Most pods (≥ `min_replicas` and ≥ `replicas`): what bentoray counts as the group's capacity.
+    pub max_replicas: u32,
+    /// CPUs of each pod's container (requests and limits), a multiple of 0.001; Ray gets the rounded-up count.
+    #[schemars(schema_with = "cpu_schema")]
+    pub cpu: Number,
+    /// Memory of each pod's container: a Kubernetes quantity such as `"16Gi"`.
+    #[schemars(schema_with = "memory_schema")]
+    pub memory: String,
+    /// NVIDIA GPUs of each pod's container (`nvidia.com/gpu` limit). Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u32>,
+    /// `ray start` parameters (`rayStartParams`); values are strings. Default: none.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ray_start_params: IndexMap<String, String>,
+}
+
+fn cpu_schema(_: &mut SchemaGenerator) -> Schema {
+    // Not `multipleOf: 0.001`: validators divide in floating point and
+    // reject 0.3; the check stage counts decimal places instead (BR373).
+    json_schema!({"type": "number", "exclusiveMinimum": 0})
+}
+
+/// Kubernetes binary and decimal suffixes; no exponent forms.
+fn memory_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "pattern": "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$",
+        "examples": ["8Gi", "512Mi"]
+    })
 }
 
 /// The generated entrypoint.
@@ -600,6 +694,25 @@ pub const SCHEMA_ID: &str = "urn:bentoray:schema:bentoray.toml";
 pub fn committed_schema() -> Value {
     serde_json::from_str(include_str!("../../schema/bentoray.schema.json"))
         .expect("the committed schema is JSON")
+}
+
+/// The definitions only `[kuberay]` uses.
+const KUBERAY_DEFINITIONS: &[&str] = &["KubeRaySection", "KubeRayHead", "KubeRayWorkerGroup"];
+
+/// `schema` without what only `[kuberay]` needs, for a spec without one:
+/// compiling the schema is most of a small check, and validation, messages
+/// and suggestions are the same for such a spec (`kuberay` stays a known
+/// key, so `[kuberey]` still gets its did-you-mean).
+pub fn without_kuberay(schema: &mut Value) {
+    if let Some(Value::Object(defs)) = schema.get_mut("definitions") {
+        for name in KUBERAY_DEFINITIONS {
+            defs.shift_remove(*name);
+        }
+    }
+    if let Some(Value::Object(kuberay)) = schema.pointer_mut("/properties/kuberay") {
+        kuberay.retain(|k, _| k == "description");
+        kuberay.insert("type".into(), Value::String("object".into()));
+    }
 }
 
 /// The JSON Schema (draft-07) of the spec, as committed in
