@@ -269,12 +269,12 @@ rules! {
     REMOVED_OVERRIDE_STAYS = "BR384" "removed-override-stays" Warning "cluster:removed_override_stays_before_2_60"
         summary "`diff`/`deploy` on Ray before 2.60: an option removed from the spec stays in force on the cluster."
         doc "Before Ray 2.60, removing an option from a deployment's config does not restore the value in code: the previously deployed value stays in force (2.60 restores it: `restores_unset_config_options`). Set the option explicitly, to Ray's default to reset it. Demonstrated by the test `removed_override_stays_before_2_60` in tests/cluster.rs (fake dashboard of a Ray 2.59).";
-    ROUTE_PREFIX_TAKEN = "BR386" "route-prefix-taken" Error "cluster:route_prefix_taken_by_another_application"
-        summary "`diff`/`deploy`: another application on the cluster already serves the spec's route prefix."
-        doc "Ray Serve routes each prefix to one application: a config with two applications on one `route_prefix` is rejected as a whole, and an application deployed next to one that holds its prefix fails. Since `bentoray deploy` keeps the cluster's other applications, it checks their prefixes first and deploys nothing on a clash. Demonstrated by the test `route_prefix_taken_by_another_application` in tests/cluster.rs (fake dashboard).";
     CLUSTER_RAY_UNKNOWN = "BR385" "cluster-ray-unknown" Warning "cluster:unknown_cluster_release_is_a_warning"
         summary "`diff`/`deploy`: bentoray cannot say whether its verdicts hold on the cluster's Ray release."
         doc "The dashboard reported a release outside the ones bentoray knows (or not a release number, e.g. a nightly), or the spec writes `ray` other than as a `[ray]` table (an inline table or dotted keys), so bentoray cannot check it again with the cluster's release as the target. Demonstrated by the test `unknown_cluster_release_is_a_warning` in tests/cluster.rs (fake dashboard).";
+    ROUTE_PREFIX_TAKEN = "BR386" "route-prefix-taken" Error "cluster:route_prefix_taken_by_another_application"
+        summary "`diff`/`deploy`: another application on the cluster already serves the spec's route prefix."
+        doc "Ray Serve routes each prefix to one application: a config with two applications on one `route_prefix` is rejected as a whole, and an application deployed next to one that holds its prefix fails. Since `bentoray deploy` keeps the cluster's other applications, it checks their prefixes first and deploys nothing on a clash. Demonstrated by the test `route_prefix_taken_by_another_application` in tests/cluster.rs (fake dashboard).";
 }
 
 /// Looks a rule up by its code (`BR102`) or name (`unknown-runner`).
