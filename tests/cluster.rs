@@ -203,6 +203,13 @@ impl Spec {
         std::fs::read_to_string(self.path()).unwrap()
     }
 
+    /// Rewrites the spec with `from` (which it must contain) replaced by `to`.
+    fn replace(&self, from: &str, to: &str) {
+        let text = self.text();
+        assert!(text.contains(from), "no {from:?} in the spec:\n{text}");
+        std::fs::write(self.path(), text.replace(from, to)).unwrap();
+    }
+
     fn line_of(&self, needle: &str) -> usize {
         self.text()
             .lines()
@@ -228,6 +235,12 @@ fn cluster(ray: &str, details: &Value) -> FakeDashboard {
     ])
 }
 
+/// A fake Ray of release `ray` in the state recorded with the e2e's
+/// `iris-cluster` and `other` applications running.
+fn running_cluster(ray: &str) -> FakeDashboard {
+    cluster(ray, &fixture("running/applications.json"))
+}
+
 struct Run {
     code: i32,
     stdout: String,
@@ -235,12 +248,18 @@ struct Run {
 }
 
 fn run(args: &[&str], cwd: &Path) -> Run {
+    run_with_env(args, cwd, &[])
+}
+
+/// `run` with these environment variables set.
+fn run_with_env(args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Run {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bentoray"))
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("RAY_DASHBOARD_ADDRESS")
         .env_remove("BENTOML_HOME")
+        .envs(vars.iter().copied())
         .output()
         .expect("bentoray runs");
     Run {
@@ -269,6 +288,16 @@ fn details_with(name: &str, from: &str, app: &str) -> Value {
     v
 }
 
+/// The config `app` was deployed with, of its deployment `name`, in details.
+fn deployed_config<'a>(details: &'a mut Value, app: &str, name: &str) -> &'a mut Value {
+    details["applications"][app]["deployed_app_config"]["deployments"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|d| d["name"] == name)
+        .expect("the deployment is in the details")
+}
+
 // --- reaching the cluster --------------------------------------------------
 
 #[test]
@@ -293,20 +322,14 @@ fn unreachable_address_exits_2() {
 
 #[test]
 fn environment_variable_names_the_address() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-cluster", "");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bentoray"))
-        .args(["diff", "bentoray.toml"])
-        .current_dir(spec.dir.path())
-        .env("NO_COLOR", "1")
-        .env("RAY_DASHBOARD_ADDRESS", &fake.address)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = run_with_env(
+        &["diff", "bentoray.toml"],
+        spec.dir.path(),
+        &[("RAY_DASHBOARD_ADDRESS", &fake.address)],
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         fake.requests
             .lock()
@@ -355,11 +378,9 @@ fn wrong_json_names_the_field() {
     let spec = Spec::new("iris", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("unexpected ServeInstanceDetails JSON at `applications`"),
-        "{}",
-        r.stderr
+    assert_has(
+        &r.stderr,
+        "unexpected ServeInstanceDetails JSON at `applications`",
     );
 }
 
@@ -382,22 +403,19 @@ fn ray_too_old_for_the_rest_api() {
 fn no_proxy_is_used() {
     // The proxy variables point at a closed port; the request still reaches
     // the dashboard, so they were ignored.
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-cluster", "");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bentoray"))
-        .args(["diff", "bentoray.toml", "--address", &fake.address])
-        .current_dir(spec.dir.path())
-        .env("NO_COLOR", "1")
-        .env("http_proxy", "http://127.0.0.1:1")
-        .env("HTTP_PROXY", "http://127.0.0.1:1")
-        .env("ALL_PROXY", "http://127.0.0.1:1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let closed = "http://127.0.0.1:1";
+    let r = run_with_env(
+        &["diff", "bentoray.toml", "--address", &fake.address],
+        spec.dir.path(),
+        &[
+            ("http_proxy", closed),
+            ("HTTP_PROXY", closed),
+            ("ALL_PROXY", closed),
+        ],
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 // --- status ----------------------------------------------------------------
@@ -418,7 +436,7 @@ fn scrub(text: &str, fake: &FakeDashboard, spec: &Spec) -> String {
 
 #[test]
 fn status_of_a_running_application() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-cluster", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -433,16 +451,11 @@ fn status_of_a_running_application() {
 
 #[test]
 fn status_of_a_missing_application_exits_1() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("not-there", "");
     let r = cmd(&spec, "status", &fake.address, &[]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("application `not-there` is not on the cluster"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "application `not-there` is not on the cluster");
 }
 
 #[test]
@@ -535,12 +548,15 @@ fn status_wait_gives_up_when_its_time_is_up() {
 
 #[test]
 fn diff_of_a_new_application_next_to_another() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_has(&r.stdout, "application `iris-new`: added");
-    assert!(r.stdout.contains("application `other`: kept by `bentoray deploy`; `serve deploy` of serve.yaml would DELETE it"), "{}", r.stdout);
+    assert_has(
+        &r.stdout,
+        "application `other`: kept by `bentoray deploy`; `serve deploy` of serve.yaml would DELETE it",
+    );
     snapshot_settings()
         .bind(|| insta::assert_snapshot!("cluster__diff_added", scrub(&r.stdout, &fake, &spec)));
 }
@@ -598,11 +614,11 @@ fn deploy_keeps_other_applications_and_diff_then_shows_no_change() {
 
 #[test]
 fn deploy_dry_run_submits_nothing() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "deploy", &fake.address, &["--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("application `iris-new`: added"));
+    assert_has(&r.stdout, "application `iris-new`: added");
     assert!(fake.puts().is_empty());
     assert!(!spec.dir.path().join("out").exists());
 }
@@ -622,28 +638,17 @@ fn deploy_reports_what_ray_rejects() {
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("Ray rejected the config: 1 validation error"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "Ray rejected the config: 1 validation error");
 }
 
 #[test]
 fn deploy_needs_a_working_dir_the_nodes_can_reach() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-new", "");
-    let text = spec.text().replace("runtime_env = { working_dir = ", "# ");
-    std::fs::write(spec.path(), text).unwrap();
+    spec.replace("runtime_env = { working_dir = ", "# ");
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("sets no [application] runtime_env.working_dir"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "sets no [application] runtime_env.working_dir");
     assert!(fake.puts().is_empty());
 }
 
@@ -652,25 +657,17 @@ fn replaced_application_lists_changed_added_and_removed_options() {
     let spec = Spec::new("iris-cluster", "");
     // The live config sets what the spec no longer does, and otherwise.
     let mut live = details_with("running/applications.json", "iris-cluster", "iris-cluster");
-    let deployments = live["applications"]["iris-cluster"]["deployed_app_config"]["deployments"]
-        .as_array_mut()
-        .unwrap();
-    for d in deployments.iter_mut() {
-        if d["name"] == "bento-runner-iris_clf" {
-            d["max_ongoing_requests"] = json!(7);
-            d["num_replicas"] = json!(3);
-        }
-    }
+    let runner = deployed_config(&mut live, "iris-cluster", "bento-runner-iris_clf");
+    runner["max_ongoing_requests"] = json!(7);
+    runner["num_replicas"] = json!(3);
     let fake = cluster("2.60.0", &live);
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_has(&r.stdout, "application `iris-cluster`: replaced");
     assert_has(&r.stdout, "~ num_replicas: 3 -> 2");
-    assert!(
-        r.stdout
-            .contains("- max_ongoing_requests (was 7; back to the default)"),
-        "{}",
-        r.stdout
+    assert_has(
+        &r.stdout,
+        "- max_ongoing_requests (was 7; back to the default)",
     );
 }
 
@@ -691,14 +688,8 @@ fn removed_override_stays_before_2_60() {
     live.as_object_mut()
         .unwrap()
         .shift_remove("restores_unset_config_options");
-    let deployments = live["applications"]["iris-cluster"]["deployed_app_config"]["deployments"]
-        .as_array_mut()
-        .unwrap();
-    for d in deployments.iter_mut() {
-        if d["name"] == "bento-runner-iris_clf" {
-            d["max_ongoing_requests"] = json!(7);
-        }
-    }
+    deployed_config(&mut live, "iris-cluster", "bento-runner-iris_clf")["max_ongoing_requests"] =
+        json!(7);
     let fake = cluster("2.59.0", &live);
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -712,23 +703,18 @@ fn removed_override_stays_before_2_60() {
 fn version_mismatch_changes_a_verdict() {
     // The spec targets 2.60 and leaves max_ongoing_requests to Ray, whose
     // default was 100 before 2.32.
-    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.31.0");
     let spec = Spec::new("iris-new", "[ray]\nversion = \"2.60\"\n");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_has(&r.stderr, "BR383(cluster-ray-verdict)");
-    assert!(
-        r.stderr
-            .contains("`max_ongoing_requests` is left to Ray's default"),
-        "{}",
-        r.stderr
-    );
+    assert_has(&r.stderr, "`max_ongoing_requests` is left to Ray's default");
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1);
     assert_has(&r.stderr, "nothing deployed");
     assert!(fake.puts().is_empty());
     // Same release: no finding.
-    let fake = cluster("2.60.1", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.1");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("BR383"), "{}", r.stderr);
@@ -738,12 +724,11 @@ fn version_mismatch_changes_a_verdict() {
 fn option_unknown_on_the_cluster_is_an_error_at_the_option() {
     // rolling_update_percentage is newer than Ray 2.31.
     let spec = Spec::new("iris-new", "[ray]\nversion = \"2.60\"\n");
-    let text = spec.text().replace(
+    spec.replace(
         "max_replicas_per_node = 1\n",
         "max_replicas_per_node = 1\nmax_ongoing_requests = 5\nrolling_update_percentage = 0.5\n",
     );
-    std::fs::write(spec.path(), &text).unwrap();
-    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.31.0");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let line = spec.line_of("rolling_update_percentage = 0.5");
@@ -753,22 +738,15 @@ fn option_unknown_on_the_cluster_is_an_error_at_the_option() {
 
 #[test]
 fn route_prefix_taken_by_another_application() {
-    let fake = cluster("2.60.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.60.0");
     let spec = Spec::new("iris-new", "");
-    std::fs::write(
-        spec.path(),
-        spec.text()
-            .replace("route_prefix = \"/iris-new\"", "route_prefix = \"/other\""),
-    )
-    .unwrap();
+    spec.replace("route_prefix = \"/iris-new\"", "route_prefix = \"/other\"");
     let r = cmd(&spec, "deploy", &fake.address, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_has(&r.stderr, "BR386(route-prefix-taken)");
-    assert!(
-        r.stderr
-            .contains("route prefix `/other` is already served by application `other`"),
-        "{}",
-        r.stderr
+    assert_has(
+        &r.stderr,
+        "route prefix `/other` is already served by application `other`",
     );
     let line = spec.line_of("route_prefix = \"/other\"");
     assert_has(&r.stderr, format!("[bentoray.toml:{line}:"));
@@ -822,7 +800,7 @@ fn json_output_is_one_object() {
 
 #[test]
 fn unknown_cluster_release_is_a_warning() {
-    let fake = cluster("2.99.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.99.0");
     let spec = Spec::new("iris-new", "");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -877,14 +855,13 @@ fn cluster_release_is_checked_whether_or_not_the_spec_names_a_target() {
     // No [ray] table (the default target), and [ray] without `version`:
     // either way the option newer than the cluster's 2.31 is reported at
     // its own line.
-    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.31.0");
     for extra in ["", "[ray]\nproxy_location = \"EveryNode\"\n"] {
         let spec = Spec::new("iris-new", extra);
-        let text = spec.text().replace(
+        spec.replace(
             "max_replicas_per_node = 1\n",
             "max_replicas_per_node = 1\nmax_ongoing_requests = 5\nrolling_update_percentage = 0.5\n",
         );
-        std::fs::write(spec.path(), &text).unwrap();
         let r = cmd(&spec, "diff", &fake.address, &[]);
         assert_eq!(r.code, 1, "{extra:?}: {}", r.stderr);
         let line = spec.line_of("rolling_update_percentage = 0.5");
@@ -896,7 +873,7 @@ fn cluster_release_is_checked_whether_or_not_the_spec_names_a_target() {
 
 #[test]
 fn a_ray_inline_table_without_version_cannot_be_rechecked_and_says_so() {
-    let fake = cluster("2.31.0", &fixture("running/applications.json"));
+    let fake = running_cluster("2.31.0");
     let spec = Spec::new("iris-new", "ray = { proxy_location = \"EveryNode\" }\n");
     let r = cmd(&spec, "diff", &fake.address, &[]);
     assert_has(&r.stderr, "BR385(cluster-ray-unknown)");
