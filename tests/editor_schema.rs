@@ -216,26 +216,14 @@ fn the_bentos_schema_flags_misspelled_runners_and_services() {
 /// forms and every example pass.
 #[test]
 fn taplo_flags_misspellings_with_the_bentos_schema() {
-    let Some(taplo) = common::python_tool(
-        "taplo",
-        "BENTORAY_TAPLO",
-        "taplo_flags_misspellings_with_the_bentos_schema",
-    ) else {
+    let Some(taplo) = common::taplo("taplo_flags_misspellings_with_the_bentos_schema") else {
         return;
-    };
-    let run = |spec: &Path| {
-        std::process::Command::new(&taplo)
-            .args(["check", "--no-auto-config"])
-            .arg(spec)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
     };
     for (spec, wrong, right) in misspellings() {
         let (schema, _) = schema_for(&["--for", spec.to_str().unwrap()], &root());
         let dir = tempfile::tempdir().unwrap();
         let copy = spec_with_schema(dir.path(), &spec, &schema);
-        let out = run(&copy);
+        let out = common::taplo_check(&taplo, &copy);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "taplo accepts `{wrong}`:\n{stderr}");
         assert!(
@@ -244,22 +232,15 @@ fn taplo_flags_misspellings_with_the_bentos_schema() {
         );
         let text = std::fs::read_to_string(&copy).unwrap();
         std::fs::write(&copy, text.replace(wrong, right)).unwrap();
-        let out = run(&copy);
-        assert!(
-            out.status.success(),
-            "taplo rejects `{right}`:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_taplo_accepts(&taplo, &copy, &format!("`{right}`"));
     }
     for spec in examples() {
         let (schema, _) = schema_for(&["--for", spec.to_str().unwrap()], &root());
         let dir = tempfile::tempdir().unwrap();
-        let out = run(&spec_with_schema(dir.path(), &spec, &schema));
-        assert!(
-            out.status.success(),
-            "taplo rejects {} under its bento's schema:\n{}",
-            spec.display(),
-            String::from_utf8_lossy(&out.stderr)
+        common::assert_taplo_accepts(
+            &taplo,
+            &spec_with_schema(dir.path(), &spec, &schema),
+            &format!("{} under its bento's schema", spec.display()),
         );
     }
 }
@@ -268,11 +249,7 @@ fn taplo_flags_misspellings_with_the_bentos_schema() {
 /// the misspelled runner.
 #[test]
 fn check_jsonschema_agrees() {
-    let Some(tool) = common::python_tool(
-        "check-jsonschema",
-        "BENTORAY_CHECK_JSONSCHEMA",
-        "check_jsonschema_agrees",
-    ) else {
+    let Some(tool) = common::check_jsonschema("check_jsonschema_agrees") else {
         return;
     };
     for (spec, wrong, _) in misspellings() {
@@ -280,22 +257,8 @@ fn check_jsonschema_agrees() {
         let dir = tempfile::tempdir().unwrap();
         let schema_path = dir.path().join("bento.schema.json");
         std::fs::write(&schema_path, schema).unwrap();
-        let meta = std::process::Command::new(&tool)
-            .arg("--check-metaschema")
-            .arg(&schema_path)
-            .output()
-            .unwrap();
-        assert!(
-            meta.status.success(),
-            "{}",
-            String::from_utf8_lossy(&meta.stdout)
-        );
-        let out = std::process::Command::new(&tool)
-            .arg("--schemafile")
-            .arg(&schema_path)
-            .arg(&spec)
-            .output()
-            .unwrap();
+        common::assert_draft07_schema(&tool, &schema_path);
+        let out = common::check_jsonschema_specs(&tool, &schema_path, &[spec]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(!out.status.success() && stdout.contains(wrong), "{stdout}");
     }

@@ -346,11 +346,7 @@ fn init_in_the_example_store() {
 /// names, both as written and with every batching table uncommented.
 #[test]
 fn taplo_accepts_the_starter_with_its_schema_line() {
-    let Some(taplo) = common::python_tool(
-        "taplo",
-        "BENTORAY_TAPLO",
-        "taplo_accepts_the_starter_with_its_schema_line",
-    ) else {
+    let Some(taplo) = common::taplo("taplo_accepts_the_starter_with_its_schema_line") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -368,17 +364,6 @@ fn taplo_accepts_the_starter_with_its_schema_line() {
     let variant = tmp.path().join("variant.toml");
     std::fs::write(&variant, with_batching).unwrap();
     for spec in [&out, &variant] {
-        let result = std::process::Command::new(&taplo)
-            .args(["check", "--no-auto-config"])
-            .arg(spec)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            result.status.success(),
-            "taplo rejects {}:\n{}",
-            spec.display(),
-            String::from_utf8_lossy(&result.stderr)
-        );
+        common::assert_taplo_accepts(&taplo, spec, &spec.display().to_string());
     }
 }

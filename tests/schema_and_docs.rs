@@ -220,34 +220,15 @@ fn spec_breaking_the_schema(dir: &std::path::Path) -> std::path::PathBuf {
 /// passed, so a failure on the bad spec proves the directive is used.
 #[test]
 fn taplo_validates_specs_with_the_schema_directive() {
-    let Some(taplo) = common::python_tool(
-        "taplo",
-        "BENTORAY_TAPLO",
-        "taplo_validates_specs_with_the_schema_directive",
-    ) else {
+    let Some(taplo) = common::taplo("taplo_validates_specs_with_the_schema_directive") else {
         return;
     };
-    let run = |spec: &std::path::Path| {
-        std::process::Command::new(&taplo)
-            .args(["check", "--no-auto-config"])
-            .arg(spec)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
-    };
     for spec in example_specs() {
-        let out = run(&spec);
-        assert!(
-            out.status.success(),
-            "taplo rejects {}:\n{}{}",
-            spec.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_taplo_accepts(&taplo, &spec, &spec.display().to_string());
     }
     let tmp = tempfile::tempdir().unwrap();
     let bad = spec_breaking_the_schema(tmp.path());
-    let out = run(&bad);
+    let out = common::taplo_check(&taplo, &bad);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "taplo accepts a bad spec");
     assert!(
@@ -261,40 +242,20 @@ fn taplo_validates_specs_with_the_schema_directive() {
 /// bad spec.
 #[test]
 fn check_jsonschema_validates_specs() {
-    let Some(tool) = common::python_tool(
-        "check-jsonschema",
-        "BENTORAY_CHECK_JSONSCHEMA",
-        "check_jsonschema_validates_specs",
-    ) else {
+    let Some(tool) = common::check_jsonschema("check_jsonschema_validates_specs") else {
         return;
     };
     let schema = root().join("schema/bentoray.schema.json");
-    let meta = std::process::Command::new(&tool)
-        .arg("--check-metaschema")
-        .arg(&schema)
-        .output()
-        .unwrap();
-    assert!(
-        meta.status.success(),
-        "the committed schema is not a valid draft-07 schema:\n{}",
-        String::from_utf8_lossy(&meta.stdout)
-    );
-    let run = |specs: &[std::path::PathBuf]| {
-        std::process::Command::new(&tool)
-            .arg("--schemafile")
-            .arg(&schema)
-            .args(specs)
-            .output()
-            .unwrap()
-    };
-    let out = run(&example_specs());
+    common::assert_draft07_schema(&tool, &schema);
+    let out = common::check_jsonschema_specs(&tool, &schema, &example_specs());
     assert!(
         out.status.success(),
         "check-jsonschema rejects an example:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let tmp = tempfile::tempdir().unwrap();
-    let out = run(&[spec_breaking_the_schema(tmp.path())]);
+    let out =
+        common::check_jsonschema_specs(&tool, &schema, &[spec_breaking_the_schema(tmp.path())]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "check-jsonschema accepts a bad spec");
     assert!(

@@ -321,3 +321,63 @@ pub fn toml_str(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// `taplo` (Even Better TOML's engine), from `$BENTORAY_TAPLO` or PATH;
+/// otherwise prints why `test` is skipped and returns `None`.
+pub fn taplo(test: &str) -> Option<PathBuf> {
+    python_tool("taplo", "BENTORAY_TAPLO", test)
+}
+
+/// `taplo check` of one spec without a taplo config, so the schema is the
+/// one its `#:schema` line names.
+pub fn taplo_check(taplo: &Path, spec: &Path) -> Output {
+    Command::new(taplo)
+        .args(["check", "--no-auto-config"])
+        .arg(spec)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Fails the test, with what taplo says, unless taplo accepts the spec.
+pub fn assert_taplo_accepts(taplo: &Path, spec: &Path, what: &str) {
+    let out = taplo_check(taplo, spec);
+    assert!(
+        out.status.success(),
+        "taplo rejects {what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `check-jsonschema`, from `$BENTORAY_CHECK_JSONSCHEMA` or PATH; otherwise
+/// prints why `test` is skipped and returns `None`.
+pub fn check_jsonschema(test: &str) -> Option<PathBuf> {
+    python_tool("check-jsonschema", "BENTORAY_CHECK_JSONSCHEMA", test)
+}
+
+/// Fails the test unless check-jsonschema finds `schema` a valid draft-07
+/// schema.
+pub fn assert_draft07_schema(check_jsonschema: &Path, schema: &Path) {
+    let out = Command::new(check_jsonschema)
+        .arg("--check-metaschema")
+        .arg(schema)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not a valid draft-07 schema:\n{}",
+        schema.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// check-jsonschema validating the specs with `schema`.
+pub fn check_jsonschema_specs(check_jsonschema: &Path, schema: &Path, specs: &[PathBuf]) -> Output {
+    Command::new(check_jsonschema)
+        .arg("--schemafile")
+        .arg(schema)
+        .args(specs)
+        .output()
+        .unwrap()
+}
