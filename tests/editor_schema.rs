@@ -19,17 +19,6 @@ fn schema_for(args: &[&str], cwd: &Path) -> (String, Value) {
     (text, value)
 }
 
-fn examples() -> Vec<PathBuf> {
-    let mut specs: Vec<_> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("bentoray.toml"))
-        .filter(|p| p.is_file())
-        .collect();
-    specs.sort();
-    specs
-}
-
 /// The spec's TOML as JSON, as editors and validators see it.
 fn instance(spec: &Path) -> Value {
     let table: toml::Table = std::fs::read_to_string(spec).unwrap().parse().unwrap();
@@ -152,7 +141,7 @@ fn output_is_deterministic() {
 /// What `bentoray check` accepts, the bento's own schema accepts.
 #[test]
 fn every_example_is_valid_under_its_bentos_schema() {
-    for spec in examples() {
+    for spec in common::example_specs() {
         let (_, schema) = schema_for(&["--for", spec.to_str().unwrap()], &root());
         let found = errors(&schema, &instance(&spec));
         assert!(found.is_empty(), "{}: {found:#?}", spec.display());
@@ -234,7 +223,7 @@ fn taplo_flags_misspellings_with_the_bentos_schema() {
         std::fs::write(&copy, text.replace(wrong, right)).unwrap();
         common::assert_taplo_accepts(&taplo, &copy, &format!("`{right}`"));
     }
-    for spec in examples() {
+    for spec in common::example_specs() {
         let (schema, _) = schema_for(&["--for", spec.to_str().unwrap()], &root());
         let dir = tempfile::tempdir().unwrap();
         common::assert_taplo_accepts(

@@ -7,27 +7,9 @@ mod common;
 use bentoray::bento::BentoKind;
 use bentoray::spec::types::EntrypointKind;
 use common::{
-    assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for, python_json,
-    python3, pyyaml_load, pyyaml_pythons, root, ruff,
+    EXAMPLES, assert_ruff_clean, assert_ruff_formatted, bentoray_ok, files_for, plan_for,
+    python_json, python3, pyyaml_load, pyyaml_pythons, root, ruff, snapshot_settings,
 };
-
-const EXAMPLES: &[&str] = &[
-    "tag_only",
-    "scaling",
-    "batching",
-    "two_runners",
-    "bentoml_mode",
-    "services",
-    "kuberay",
-];
-
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
 
 #[test]
 fn examples_match_snapshots() {

@@ -245,11 +245,7 @@ fn starter_spec_snapshot() {
         assert_eq!(code, 0, "{stderr}");
         let text = std::fs::read_to_string(&out).unwrap();
         let text = text.replace(&store.to_string_lossy().to_string(), "[STORE]");
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(root().join("snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.bind(|| insta::assert_snapshot!(snapshot, text));
+        common::snapshot_settings().bind(|| insta::assert_snapshot!(snapshot, text));
     }
 }
 

@@ -8,25 +8,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{bentoray, bentoray_ok, copy_dir, plan_for, root};
+use common::{EXAMPLES, bentoray, bentoray_ok, copy_dir, plan_for, root, snapshot_settings};
 use serde_json::{Map, Value, json};
-
-const EXAMPLES: &[&str] = &[
-    "tag_only",
-    "scaling",
-    "batching",
-    "two_runners",
-    "bentoml_mode",
-    "services",
-];
-
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")

@@ -184,20 +184,6 @@ fn readme_option_table_matches_the_version_table() {
     );
 }
 
-/// Every example spec (each names the committed schema in its `#:schema`
-/// line).
-fn example_specs() -> Vec<std::path::PathBuf> {
-    let mut specs: Vec<_> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("bentoray.toml"))
-        .filter(|p| p.is_file())
-        .collect();
-    specs.sort();
-    assert!(!specs.is_empty());
-    specs
-}
-
 /// A spec that is valid TOML but breaks the schema twice (a number for the
 /// `bento` string, a replica count below 1), pointing at the committed schema
 /// with the same `#:schema` directive as the examples.
@@ -223,7 +209,7 @@ fn taplo_validates_specs_with_the_schema_directive() {
     let Some(taplo) = common::taplo("taplo_validates_specs_with_the_schema_directive") else {
         return;
     };
-    for spec in example_specs() {
+    for spec in common::example_specs() {
         common::assert_taplo_accepts(&taplo, &spec, &spec.display().to_string());
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -247,7 +233,7 @@ fn check_jsonschema_validates_specs() {
     };
     let schema = root().join("schema/bentoray.schema.json");
     common::assert_draft07_schema(&tool, &schema);
-    let out = common::check_jsonschema_specs(&tool, &schema, &example_specs());
+    let out = common::check_jsonschema_specs(&tool, &schema, &common::example_specs());
     assert!(
         out.status.success(),
         "check-jsonschema rejects an example:\n{}",

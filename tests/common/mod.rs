@@ -10,6 +10,42 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The example specs, by directory under examples/ (the others there are
+/// the BentoML stores they use).
+pub const EXAMPLES: &[&str] = &[
+    "tag_only",
+    "scaling",
+    "batching",
+    "two_runners",
+    "bentoml_mode",
+    "services",
+    "kuberay",
+];
+
+/// Every examples/*/bentoray.toml, sorted (each names the committed schema
+/// in its `#:schema` line).
+pub fn example_specs() -> Vec<PathBuf> {
+    let mut specs: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("bentoray.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    specs.sort();
+    assert!(!specs.is_empty());
+    specs
+}
+
+/// insta settings for the snapshots in snapshots/, named without the test
+/// module and without the asserted expression.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
 /// Checks a spec and lowers it; panics with the rendered diagnostics if it
 /// has errors.
 pub fn plan_for(spec: &Path, name: &str) -> (plan::Plan, bentoray::diagnostic::FileDiagnostics) {
