@@ -195,22 +195,26 @@ fn defaults_relied_on(
             && o.availability.default_in(target) != o.availability.default_in(running)
     };
     let mut out = Vec::new();
+    // Each option with the tables that leave it to Ray, if any do.
+    let mut add = |o: &'static RayOption, unset: Vec<String>| {
+        if !unset.is_empty() {
+            out.push((o, unset));
+        }
+    };
     let units = &plan.entrypoint.units;
     let unit_table = |deployment: &str| {
         table_path(plan, deployment).map_or(format!("`{deployment}`"), |p| table_name(&p))
     };
     for o in DeploymentOptions::OPTIONS.iter().filter(|o| differs(o)) {
-        let unset: Vec<String> = units
+        let unset = units
             .iter()
             .filter(|u| !u.options.contains_key(o.key))
             .map(|u| unit_table(&u.deployment))
             .collect();
-        if !unset.is_empty() {
-            out.push((o, unset));
-        }
+        add(o, unset);
     }
     for o in RayActorOptions::OPTIONS.iter().filter(|o| differs(o)) {
-        let unset: Vec<String> = units
+        let unset = units
             .iter()
             .filter(|u| {
                 u.options
@@ -220,25 +224,21 @@ fn defaults_relied_on(
             })
             .map(|u| unit_table(&u.deployment))
             .collect();
-        if !unset.is_empty() {
-            out.push((o, unset));
-        }
+        add(o, unset);
     }
     for o in BatchOptions::OPTIONS.iter().filter(|o| differs(o)) {
-        let unset: Vec<String> = units
+        let unset = units
             .iter()
             .flat_map(|u| u.methods.iter().flatten().map(move |m| (u, m)))
             .filter(|(_, m)| m.batch.as_ref().is_some_and(|b| !b.contains_key(o.key)))
             .map(|(u, m)| format!("[batching.{}.{}]", u.name, m.name))
             .collect();
-        if !unset.is_empty() {
-            out.push((o, unset));
-        }
+        add(o, unset);
     }
     if let Some(http) = plan.serve.http_options.as_ref() {
         for o in HttpOptions::OPTIONS.iter().filter(|o| differs(o)) {
             if http.get(o.key).is_none() {
-                out.push((o, vec!["[ray.http_options]".to_string()]));
+                add(o, vec!["[ray.http_options]".to_string()]);
             }
         }
     }
