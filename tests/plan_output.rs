@@ -320,20 +320,31 @@ fn errors_exit_1_with_the_diagnostics() {
     assert_eq!(sarif.status.code(), Some(2));
 }
 
-#[test]
-fn max_ongoing_requests_is_bentomls_per_worker_limit_rounded_up() {
-    // BentoML admits ceil(10 / 3) = 4 requests per worker.
+/// A bento directory (its bento.yaml and, when given, src/service.py) with
+/// a spec naming it, in a new directory; returns that directory and what
+/// `bentoray plan --format json` prints for the spec.
+fn plan_of_bento(bento_yaml: &str, service_py: Option<&str>) -> (tempfile::TempDir, Value) {
     let dir = tempfile::tempdir().unwrap();
     let bento = dir.path().join("bento");
     std::fs::create_dir_all(&bento).unwrap();
-    std::fs::write(
-        bento.join("bento.yaml"),
-        "service: service:Front\nname: front\nversion: v1\nbentoml_version: 1.4.40\nentry_service: Front\nservices:\n- name: Front\n  service: ''\n  models: []\n  dependencies: []\n  config: {workers: 3, traffic: {max_concurrency: 10}, resources: {cpu: 1500m, memory: 1.5}}\nschema: {name: Front, type: service, routes: [{name: go, route: /go, batchable: false, is_task: false}]}\nspec: 2\n",
-    )
-    .unwrap();
+    std::fs::write(bento.join("bento.yaml"), bento_yaml).unwrap();
+    if let Some(source) = service_py {
+        std::fs::create_dir_all(bento.join("src")).unwrap();
+        std::fs::write(bento.join("src/service.py"), source).unwrap();
+    }
     std::fs::write(dir.path().join("bentoray.toml"), "bento = \"./bento\"\n").unwrap();
     let out = bentoray_ok(&["plan", "--format", "json", "bentoray.toml"], dir.path());
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    (dir, doc)
+}
+
+#[test]
+fn max_ongoing_requests_is_bentomls_per_worker_limit_rounded_up() {
+    // BentoML admits ceil(10 / 3) = 4 requests per worker.
+    let (dir, doc) = plan_of_bento(
+        "service: service:Front\nname: front\nversion: v1\nbentoml_version: 1.4.40\nentry_service: Front\nservices:\n- name: Front\n  service: ''\n  models: []\n  dependencies: []\n  config: {workers: 3, traffic: {max_concurrency: 10}, resources: {cpu: 1500m, memory: 1.5}}\nschema: {name: Front, type: service, routes: [{name: go, route: /go, batchable: false, is_task: false}]}\nspec: 2\n",
+        None,
+    );
     assert_eq!(
         row(&doc, "Front", "max_ongoing_requests"),
         &json!({"option": "max_ongoing_requests", "value": 4, "source": "bento",
@@ -362,22 +373,12 @@ fn max_ongoing_requests_is_bentomls_per_worker_limit_rounded_up() {
 
 #[test]
 fn a_non_literal_max_batch_size_is_left_to_the_loaded_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let bento = dir.path().join("bento");
-    std::fs::create_dir_all(bento.join("src")).unwrap();
-    std::fs::write(
-        bento.join("bento.yaml"),
+    let (dir, doc) = plan_of_bento(
         "service: service:Front\nname: front\nversion: v1\nbentoml_version: 1.4.40\nentry_service: Front\nservices:\n- name: Front\n  service: ''\n  models: []\n  dependencies: []\n  config: {traffic: {max_concurrency: 64}}\nschema: {name: Front, type: service, routes: [{name: go, route: /go, batchable: true, is_task: false}]}\nspec: 2\n",
-    )
-    .unwrap();
-    std::fs::write(
-        bento.join("src/service.py"),
-        "import bentoml\n\nBIG = 32\n\n@bentoml.service\nclass Front:\n    @bentoml.api(batchable=True, max_batch_size=BIG, max_latency_ms=5)\n    def go(self, xs: list[str]) -> list[str]:\n        return xs\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("bentoray.toml"), "bento = \"./bento\"\n").unwrap();
-    let out = bentoray_ok(&["plan", "--format", "json", "bentoray.toml"], dir.path());
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Some(
+            "import bentoml\n\nBIG = 32\n\n@bentoml.service\nclass Front:\n    @bentoml.api(batchable=True, max_batch_size=BIG, max_latency_ms=5)\n    def go(self, xs: list[str]) -> list[str]:\n        return xs\n",
+        ),
+    );
     let rows = &doc["deployments"][0]["batching"][0]["options"];
     // No row claims Ray's default of 10; the 5 ms budget caps the wait.
     assert_eq!(
