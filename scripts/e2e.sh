@@ -206,6 +206,21 @@ deploy() {
     fi
 }
 
+# deploy_fails NAME VENV_BIN SERVE_YAML APP MESSAGE CHECK WHY: `serve deploy`
+# of a build that must not start; PASS when APP is DEPLOY_FAILED with MESSAGE
+# (recorded as CHECK; WHY says what is missing otherwise).
+deploy_fails() {
+    local name=$1 bin=$2 yaml=$3 app=$4 message=$5 check=$6 why=$7 t0 msg
+    t0=$(now)
+    timeout 120 "$bin/serve" deploy -a "$dash_url" "$yaml" >"$work/$name/deploy-$app.log" 2>&1 || true
+    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app "$app" --timeout 180 \
+        --expect-failure "$message"); then
+        record PASS "$name: $check" "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
+    else
+        record FAIL "$name: $check" "$why (see above)"
+    fi
+}
+
 # --- helpers -----------------------------------------------------------------
 
 bentoray_bin() {
@@ -306,16 +321,8 @@ run_native() {
     # runtime's method check (not its hash check, below) is what fails.
     sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
         "$out/serve.yaml"
-    t0=$(now)
-    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true
-    local msg
-    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app iris-stale --timeout 180 \
-        --expect-failure "does not match the entrypoint bentoray generated"); then
-        record PASS "$name: stale entrypoint fails the deploy" \
-            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
-    else
-        record FAIL "$name: stale entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch (see above)"
-    fi
+    deploy_fails "$name" "$bin" "$out/serve.yaml" iris-stale "does not match the entrypoint bentoray generated" \
+        "stale entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch"
 
     # An entrypoint from another build than its serve.yaml (here: one byte
     # added) must fail the deploy with the runtime's hash check.
@@ -327,15 +334,8 @@ run_native() {
         >"$spec" || return 1
     bentoray_build "$name" "$spec" "$out" || return 1
     echo "#" >>"$out/bento_ray.py"
-    t0=$(now)
-    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-mismatch.log" 2>&1 || true
-    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app iris-mismatch --timeout 180 \
-        --expect-failure "is not the entrypoint this serve.yaml was built with"); then
-        record PASS "$name: entrypoint/config hash mismatch fails the deploy" \
-            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
-    else
-        record FAIL "$name: entrypoint/config hash mismatch fails the deploy" "no DEPLOY_FAILED naming the hash (see above)"
-    fi
+    deploy_fails "$name" "$bin" "$out/serve.yaml" iris-mismatch "is not the entrypoint this serve.yaml was built with" \
+        "entrypoint/config hash mismatch fails the deploy" "no DEPLOY_FAILED naming the hash"
 }
 
 # --- services ----------------------------------------------------------------
@@ -353,7 +353,7 @@ services_spec() {
 }
 
 run_services() {
-    local name=services t0 venv_py bin tag out spec msg
+    local name=services t0 venv_py bin tag out spec
     t0=$(now)
     venv_py=$("$e2e/venv.sh" native-py3.11 python3 bentoml==1.4.40 "ray[serve]==2.60.0" scikit-learn) || {
         record FAIL "$name: venv" "pip install failed"
@@ -397,15 +397,8 @@ run_services() {
     sed -i 's/^\( *\)"relay": {$/\1"relay_v2": {/' "$out/bento_ray.py"
     sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
         "$out/serve.yaml"
-    t0=$(now)
-    timeout 120 "$bin/serve" deploy -a "$dash_url" "$out/serve.yaml" >"$work/$name/deploy-stale.log" 2>&1 || true
-    if msg=$("$bin/python" "$e2e/driver.py" wait --dashboard "$dash_url" --app gateway-stale --timeout 180 \
-        --expect-failure "does not match the entrypoint bentoray generated"); then
-        record PASS "$name: stale services entrypoint fails the deploy" \
-            "DEPLOY_FAILED after $(since "$t0") s: ...$(tail -n 1 <<<"$msg")"
-    else
-        record FAIL "$name: stale services entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch (see above)"
-    fi
+    deploy_fails "$name" "$bin" "$out/serve.yaml" gateway-stale "does not match the entrypoint bentoray generated" \
+        "stale services entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch"
     stop_cluster "$name"
 
     # Parity: the same bento under `bentoml serve` on 127.0.0.1, a port of
