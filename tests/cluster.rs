@@ -757,38 +757,28 @@ fn route_prefix_taken_by_another_application() {
 fn json_output_is_one_object() {
     let fake = cluster("2.60.0", &fixture("failed/applications.json"));
     let spec = Spec::new("iris-broken", "");
-    let r = run(
-        &[
+    // `bentoray --format json <command>`: its exit code and its one object.
+    let json_of = |command: &str, code: i32| -> Value {
+        let args = [
             "--format",
             "json",
-            "status",
+            command,
             "bentoray.toml",
             "--address",
             &fake.address,
-        ],
-        spec.dir.path(),
-    );
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is one JSON object");
+        ];
+        let r = run(&args, spec.dir.path());
+        assert_eq!(r.code, code, "{command}: {}", r.stderr);
+        serde_json::from_str(&r.stdout).expect("stdout is one JSON object")
+    };
+    let v = json_of("status", 1);
     assert_eq!(v["phase"], "failed");
     assert_eq!(v["diagnostics"][0]["code"], "BR381");
     assert_eq!(
         v["diagnostics"][0]["line"],
         spec.line_of("[runners.iris_clf]")
     );
-    let r = run(
-        &[
-            "--format",
-            "json",
-            "diff",
-            "bentoray.toml",
-            "--address",
-            &fake.address,
-        ],
-        spec.dir.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is one JSON object");
+    let v = json_of("diff", 0);
     assert_eq!(v["verdict"], "replaced");
     assert_eq!(v["cluster"]["ray_version"], "2.60.0");
     assert_eq!(
