@@ -206,6 +206,14 @@ deploy() {
     fi
 }
 
+# rehash_entrypoint OUT: after an edit of OUT/bento_ray.py, sets OUT/serve.yaml's
+# BENTORAY_ENTRYPOINT_SHA256 to the edited file's, so that the runtime's
+# own checks, not its hash check, judge the edit.
+rehash_entrypoint() {
+    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$1/bento_ray.py" | cut -d' ' -f1)\"/" \
+        "$1/serve.yaml"
+}
+
 # deploy_fails NAME VENV_BIN SERVE_YAML APP MESSAGE CHECK WHY: `serve deploy`
 # of a build that must not start; PASS when APP is DEPLOY_FAILED with MESSAGE
 # (recorded as CHECK; WHY says what is missing otherwise).
@@ -317,10 +325,9 @@ run_native() {
         >"$spec" || return 1
     bentoray_build "$name" "$spec" "$out" || return 1
     sed -i 's/^\( *\)"predict_proba": {$/\1"predict_probability": {/' "$out/bento_ray.py"
-    # Keep the config's hash in step with the edited file, so that the
-    # runtime's method check (not its hash check, below) is what fails.
-    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
-        "$out/serve.yaml"
+    # The hash kept in step: the runtime's method check (not its hash
+    # check, below) is what fails.
+    rehash_entrypoint "$out"
     deploy_fails "$name" "$bin" "$out/serve.yaml" iris-stale "does not match the entrypoint bentoray generated" \
         "stale entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch"
 
@@ -395,8 +402,7 @@ run_services() {
     spec=$(services_spec "$name" "$out" gateway-stale /gw-stale) || return 1
     bentoray_build "$name" "$spec" "$out" || return 1
     sed -i 's/^\( *\)"relay": {$/\1"relay_v2": {/' "$out/bento_ray.py"
-    sed -i "s/BENTORAY_ENTRYPOINT_SHA256: .*/BENTORAY_ENTRYPOINT_SHA256: \"$(sha256sum "$out/bento_ray.py" | cut -d' ' -f1)\"/" \
-        "$out/serve.yaml"
+    rehash_entrypoint "$out"
     deploy_fails "$name" "$bin" "$out/serve.yaml" gateway-stale "does not match the entrypoint bentoray generated" \
         "stale services entrypoint fails the deploy" "no DEPLOY_FAILED naming the mismatch"
     stop_cluster "$name"
