@@ -6,13 +6,13 @@ pub mod pylit;
 
 use std::path::Path;
 
+use bentoray::bento::BentoKind;
 use bentoray::check;
 use bentoray::diagnostic::{self, SourceFile};
 use bentoray::emit::{self, python, serve_yaml};
-use bentoray::plan::{self, Plan};
+use bentoray::plan::{self, Plan, UnitPlan, UnitRole};
 use bentoray::spec::types::{BentoSerialization, EntrypointKind};
 use serde_json::{Map, Value, json};
-
 
 /// Checks a spec like `bentoray build` does and, when it compiles, verifies
 /// the emitted files. Panics on any broken invariant.
@@ -64,7 +64,11 @@ pub fn verify_emit(plan: &Plan) {
     assert_eq!(files, emit::files(plan), "output is deterministic");
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     let module_file = format!("{}.py", plan.entrypoint.module);
-    assert_eq!(names, ["serve.yaml", module_file.as_str()]);
+    let mut want = vec!["serve.yaml", module_file.as_str()];
+    if plan.kuberay.is_some() {
+        want.push(emit::RAYSERVICE_FILE);
+    }
+    assert_eq!(names, want);
     let header = emit::header(plan);
     assert!(
         !header.chars().any(breaks_line),
@@ -85,20 +89,26 @@ pub fn verify_emit(plan: &Plan) {
 fn dump(dir: &Path, plan: &Plan, files: &[emit::OutputFile], hash: &str) {
     let e = &plan.entrypoint;
     let local = e.bento_serialization == BentoSerialization::LOCAL_BENTO;
-    let python = match e.kind {
-        EntrypointKind::Native => json!({
+    let python = match (e.kind, e.bento_kind) {
+        (EntrypointKind::Native, BentoKind::Runners) => json!({
             "BENTO_TAG": plan.bento_tag,
             "SERVICE_NAME": e.service_name,
             "LOAD_FROM_LOCAL_STORE": local,
             "ENABLE_BATCHING": e.enable_batching,
-            "INGRESS_OPTIONS": object(&e.service_deployment_config),
+            "INGRESS_OPTIONS": ingress_options(plan),
             "RUNNERS": expected_runners(plan),
         }),
-        EntrypointKind::Bentoml => {
+        (EntrypointKind::Native, BentoKind::Services) => json!({
+            "BENTO_TAG": plan.bento_tag,
+            "ENTRY_SERVICE": e.service_name,
+            "LOAD_FROM_LOCAL_STORE": local,
+            "SERVICES": expected_services(plan),
+        }),
+        (EntrypointKind::Bentoml, _) => {
             let (runners, batching) = bentoml_arguments(plan);
             json!({
                 "BENTO_TAG": plan.bento_tag,
-                "service_deployment_config": object(&e.service_deployment_config),
+                "service_deployment_config": ingress_options(plan),
                 "runners_deployment_config_map": runners,
                 "enable_batching": e.enable_batching,
                 "batching_config": batching,
@@ -119,23 +129,45 @@ fn dump(dir: &Path, plan: &Plan, files: &[emit::OutputFile], hash: &str) {
     let _ = std::fs::write(out.join("expected.json"), expected.to_string());
 }
 
-/// The map-valued keyword arguments of the `bentoml` entrypoint's call.
+/// The legacy API server's options (the ingress's; `{}` when it has
+/// none).
+fn ingress_options(plan: &Plan) -> Value {
+    let server = plan
+        .entrypoint
+        .units
+        .iter()
+        .find(|u| u.role == UnitRole::ApiServer);
+    Value::Object(server.map(|u| u.options.clone()).unwrap_or_default())
+}
+
+fn runners(plan: &Plan) -> impl Iterator<Item = &UnitPlan> {
+    plan.entrypoint
+        .units
+        .iter()
+        .filter(|u| u.role == UnitRole::Runner)
+}
+
+/// The map-valued keyword arguments of the `bentoml` entrypoint's call:
+/// the runners that have options, and those that have batching tables.
 fn bentoml_arguments(plan: &Plan) -> (Value, Value) {
-    let e = &plan.entrypoint;
-    let runners: Map<String, Value> = e
-        .runners_deployment_config_map
-        .iter()
-        .map(|(k, v)| (k.clone(), object(v)))
+    let runners_map: Map<String, Value> = runners(plan)
+        .filter(|r| !r.options.is_empty())
+        .map(|r| (r.name.clone(), object(&r.options)))
         .collect();
-    let batching: Map<String, Value> = e
-        .batching_config
-        .iter()
-        .map(|(r, ms)| {
-            let ms: Map<String, Value> = ms.iter().map(|(m, o)| (m.clone(), object(o))).collect();
-            (r.clone(), Value::Object(ms))
-        })
+    let batching: Map<String, Value> = runners(plan)
+        .filter(|r| !r.batching.is_empty())
+        .map(|r| (r.name.clone(), batching_tables(r)))
         .collect();
-    (Value::Object(runners), Value::Object(batching))
+    (Value::Object(runners_map), Value::Object(batching))
+}
+
+fn batching_tables(unit: &UnitPlan) -> Value {
+    Value::Object(
+        unit.batching
+            .iter()
+            .map(|(m, o)| (m.clone(), object(o)))
+            .collect(),
+    )
 }
 
 fn verify_serve_yaml(plan: &Plan, text: &str, hash: &str) {
@@ -146,22 +178,47 @@ fn verify_serve_yaml(plan: &Plan, text: &str, hash: &str) {
     let read: Value = serde_norway::from_str(text)
         .unwrap_or_else(|e| panic!("serve.yaml does not parse: {e}\n{text}"));
     assert_eq!(read, expected, "serve.yaml reads back to the plan\n{text}");
-    // Ray rejects an application with two deployments of one name.
+    // Ray rejects an application with two deployments of one name; the
+    // entrypoint binds one deployment per unit.
     let mut seen = std::collections::HashSet::new();
-    for d in &plan.serve.application.deployments {
-        assert!(seen.insert(&d.name), "deployment {:?} twice", d.name);
+    for u in &plan.entrypoint.units {
+        assert!(
+            seen.insert(&u.deployment),
+            "deployment {:?} twice",
+            u.deployment
+        );
     }
+    // serve.yaml lists exactly the units with options, in unit order.
+    let listed: Vec<(&str, &Map<String, Value>)> = plan
+        .serve
+        .application
+        .deployments
+        .iter()
+        .map(|d| (d.name.as_str(), &d.options))
+        .collect();
+    let with_options: Vec<(&str, &Map<String, Value>)> = plan
+        .entrypoint
+        .units
+        .iter()
+        .filter(|u| !u.options.is_empty())
+        .map(|u| (u.deployment.as_str(), &u.options))
+        .collect();
+    assert_eq!(
+        listed, with_options,
+        "serve.yaml's deployments are the units'"
+    );
 }
 
 fn object(map: &Map<String, Value>) -> Value {
     Value::Object(map.clone())
 }
 
-/// The native entrypoint's RUNNERS, as the runtime reads it.
+/// The native entrypoint's RUNNERS, as the runtime reads it: every
+/// runner, with its methods (`None`: read from the loaded runner), its
+/// batching tables and its options.
 fn expected_runners(plan: &Plan) -> Value {
-    let e = &plan.entrypoint;
-    let mut runners = Map::new();
-    for r in &e.runners {
+    let mut out = Map::new();
+    for r in runners(plan) {
         let methods = match &r.methods {
             Some(ms) => Value::Object(
                 ms.iter()
@@ -175,22 +232,54 @@ fn expected_runners(plan: &Plan) -> Value {
             ),
             None => Value::Null,
         };
-        let batching: Map<String, Value> = e
-            .batching_config
-            .get(&r.name)
-            .map(|ms| ms.iter().map(|(m, o)| (m.clone(), object(o))).collect())
-            .unwrap_or_default();
-        let options = e
-            .runners_deployment_config_map
-            .get(&r.name)
-            .cloned()
-            .unwrap_or_default();
-        runners.insert(
+        out.insert(
             r.name.clone(),
-            json!({"methods": methods, "batching": batching, "options": options}),
+            json!({"methods": methods, "batching": batching_tables(r), "options": r.options}),
         );
     }
-    Value::Object(runners)
+    Value::Object(out)
+}
+
+/// The native entrypoint's SERVICES, as the services runtime reads it:
+/// every service with its deployment, options, APIs (the batched ones with
+/// their `serve.batch` options) and in-bento dependencies (attribute ->
+/// service; a URL dependency is BentoML's HTTP client's, not listed).
+fn expected_services(plan: &Plan) -> Value {
+    let mut out = Map::new();
+    for s in &plan.entrypoint.units {
+        let UnitRole::Service { .. } = s.role else {
+            continue;
+        };
+        let mut apis = Map::new();
+        for m in s.methods.as_deref().unwrap_or_default() {
+            apis.insert(
+                m.name.clone(),
+                json!({
+                    "batchable": m.batchable,
+                    "batch_dim": [m.batch_dim.0, m.batch_dim.1],
+                    "is_async": m.is_async,
+                    "streaming": m.streaming,
+                    "batch": m.batch.clone().map(Value::Object),
+                }),
+            );
+        }
+        let mut dependencies = Map::new();
+        for d in &s.dependencies {
+            if let (Some(attribute), Some(service), None) = (&d.attribute, &d.service, &d.url) {
+                dependencies.insert(attribute.clone(), json!(service));
+            }
+        }
+        out.insert(
+            s.name.clone(),
+            json!({
+                "deployment": s.deployment,
+                "options": s.options,
+                "apis": apis,
+                "dependencies": dependencies,
+            }),
+        );
+    }
+    Value::Object(out)
 }
 
 fn verify_python(plan: &Plan, text: &str, header: &str) {
@@ -216,21 +305,30 @@ fn verify_python(plan: &Plan, text: &str, header: &str) {
         EntrypointKind::Native => {
             let local = e.bento_serialization == BentoSerialization::LOCAL_BENTO;
             assign(&mut p, "BENTO_TAG", json!(plan.bento_tag));
-            assign(&mut p, "SERVICE_NAME", json!(e.service_name));
-            assign(&mut p, "LOAD_FROM_LOCAL_STORE", json!(local));
-            assign(&mut p, "ENABLE_BATCHING", json!(e.enable_batching));
-            assign(
-                &mut p,
-                "INGRESS_OPTIONS",
-                object(&e.service_deployment_config),
-            );
-            assign(&mut p, "RUNNERS", expected_runners(plan));
-            // The runtime as shipped (src/emit/native_runtime_common.py,
-            // then the legacy runtime).
-            let mut runtime = python::native_runtime(e.bento_kind);
-            runtime.push('\n');
+            match e.bento_kind {
+                BentoKind::Runners => {
+                    assign(&mut p, "SERVICE_NAME", json!(e.service_name));
+                    assign(&mut p, "LOAD_FROM_LOCAL_STORE", json!(local));
+                    assign(&mut p, "ENABLE_BATCHING", json!(e.enable_batching));
+                    assign(&mut p, "INGRESS_OPTIONS", ingress_options(plan));
+                    assign(&mut p, "RUNNERS", expected_runners(plan));
+                }
+                BentoKind::Services => {
+                    assign(&mut p, "ENTRY_SERVICE", json!(e.service_name));
+                    assign(&mut p, "LOAD_FROM_LOCAL_STORE", json!(local));
+                    assign(&mut p, "SERVICES", expected_services(plan));
+                }
+            }
+            // The runtime as shipped: src/emit/native_runtime_common.py,
+            // then the legacy or the services runtime.
+            let specific = match e.bento_kind {
+                BentoKind::Runners => python::NATIVE_RUNTIME,
+                BentoKind::Services => python::NATIVE_SERVICES_RUNTIME,
+            };
             let tail = format!(
-                "\n\n# ---- runtime (the same for every bento) ----\n{runtime}\n\n{} = _build_application()\n",
+                "\n\n# ---- runtime (the same for every bento) ----\n{}\n\n\n{}\n\n\n{} = _build_application()\n",
+                python::NATIVE_RUNTIME_COMMON.trim_matches('\n'),
+                specific.trim_matches('\n'),
                 e.variable
             );
             assert_eq!(p.rest(), tail, "the runtime follows the data, verbatim");
@@ -247,10 +345,7 @@ fn verify_python(plan: &Plan, text: &str, header: &str) {
             p.expect("BENTO_TAG,").unwrap();
             let (runners, batching) = bentoml_arguments(plan);
             for (kw, want) in [
-                (
-                    "service_deployment_config",
-                    object(&e.service_deployment_config),
-                ),
+                ("service_deployment_config", ingress_options(plan)),
                 ("runners_deployment_config_map", runners),
                 ("enable_batching", json!(e.enable_batching)),
                 ("batching_config", batching),
@@ -263,6 +358,8 @@ fn verify_python(plan: &Plan, text: &str, header: &str) {
         }
     }
     // Every literal the emitter writes parses back on its own too.
-    let lit = python::literal(&object(&e.service_deployment_config), 4);
-    assert_eq!(pylit::parse(&lit), Ok(object(&e.service_deployment_config)));
+    for unit in &e.units {
+        let lit = python::literal(&object(&unit.options), 4);
+        assert_eq!(pylit::parse(&lit), Ok(object(&unit.options)));
+    }
 }
