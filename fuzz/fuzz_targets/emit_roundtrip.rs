@@ -264,6 +264,20 @@ fn service_units(u: &mut Unstructured) -> Result<(String, Vec<UnitPlan>)> {
     Ok((names[entry].clone(), units))
 }
 
+/// A runtime_env: any table whose `env_vars`, if any, is a table of strings
+/// (the schema's rule).
+fn runtime_env(u: &mut Unstructured) -> Result<Map<String, Value>> {
+    let mut env = map(u, 3)?;
+    if env.contains_key("env_vars") || u.arbitrary()? {
+        let mut strings = Map::new();
+        for _ in 0..u.int_in_range(0..=3)? {
+            strings.insert(u.arbitrary()?, Value::String(u.arbitrary()?));
+        }
+        env.insert("env_vars".into(), Value::Object(strings));
+    }
+    Ok(env)
+}
+
 fn plan(u: &mut Unstructured) -> Result<Plan> {
     let bento_kind = *u.choose(&[BentoKind::Runners, BentoKind::Services])?;
     let (kind, service_name, units, enable_batching) = match bento_kind {
@@ -309,7 +323,7 @@ fn plan(u: &mut Unstructured) -> Result<Plan> {
                 name: u.arbitrary()?,
                 route_prefix: u.arbitrary()?,
                 import_path: format!("{module}:{variable}"),
-                runtime_env: opt(u, |u| map(u, 3))?,
+                runtime_env: opt(u, runtime_env)?,
                 args: opt(u, |u| map(u, 3))?,
                 logging_config: opt(u, |u| value(u, 2))?,
                 deployments,
