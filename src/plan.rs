@@ -209,16 +209,6 @@ impl Entrypoint {
         self.units.iter().filter(|u| u.role == UnitRole::Runner)
     }
 
-    /// The ingress: the legacy API server or the entry service.
-    pub fn ingress(&self) -> Option<&UnitPlan> {
-        self.units.iter().find(|u| {
-            matches!(
-                u.role,
-                UnitRole::ApiServer | UnitRole::Service { entry: true }
-            )
-        })
-    }
-
     /// `bentoml.ray.deployment`'s `service_deployment_config`.
     pub fn service_deployment_config(&self) -> Map<String, Value> {
         self.units

@@ -42,10 +42,6 @@ pub fn render(plan: &Plan) -> String {
     }
 }
 
-fn str_lit(s: &str) -> String {
-    string(s)
-}
-
 /// The native entrypoint: a data section of literals, then the runtime.
 fn render_native(plan: &Plan) -> String {
     let e = &plan.entrypoint;
@@ -64,11 +60,11 @@ fn render_native(plan: &Plan) -> String {
     ));
     // Pinned to the exact version that was checked, so a moving `latest`
     // cannot deploy a different bento.
-    out.push_str(&format!("BENTO_TAG = {}\n", str_lit(&plan.bento_tag)));
+    out.push_str(&format!("BENTO_TAG = {}\n", string(&plan.bento_tag)));
     let local = Value::Bool(e.bento_serialization == BentoSerialization::LOCAL_BENTO);
     match e.bento_kind {
         BentoKind::Runners => {
-            out.push_str(&format!("SERVICE_NAME = {}\n", str_lit(&e.service_name)));
+            out.push_str(&format!("SERVICE_NAME = {}\n", string(&e.service_name)));
             out.push_str(&format!("LOAD_FROM_LOCAL_STORE = {}\n", literal(&local, 0)));
             out.push_str(&format!(
                 "ENABLE_BATCHING = {}\n",
@@ -84,7 +80,7 @@ fn render_native(plan: &Plan) -> String {
             ));
         }
         BentoKind::Services => {
-            out.push_str(&format!("ENTRY_SERVICE = {}\n", str_lit(&e.service_name)));
+            out.push_str(&format!("ENTRY_SERVICE = {}\n", string(&e.service_name)));
             out.push_str(&format!("LOAD_FROM_LOCAL_STORE = {}\n", literal(&local, 0)));
             out.push_str(&format!(
                 "SERVICES = {}\n",
@@ -137,7 +133,7 @@ fn runners(plan: &Plan) -> Map<String, Value> {
 /// SERVICES: service -> its deployment name and options, every API (with
 /// the `serve.batch` options of the batched ones) and its in-bento
 /// dependencies (attribute -> service). The plan only holds services whose
-/// APIs and dependency attributes are known (`check::build_blocker`).
+/// APIs and dependency attributes are known (`check::build_blockers`).
 fn services(plan: &Plan) -> Map<String, Value> {
     plan.entrypoint
         .units
@@ -208,7 +204,7 @@ fn render_bentoml(plan: &Plan) -> String {
     }
     // Pinned to the exact version that was checked, so a moving `latest`
     // cannot deploy a different bento.
-    out.push_str(&format!("BENTO_TAG = {}\n\n", str_lit(&plan.bento_tag)));
+    out.push_str(&format!("BENTO_TAG = {}\n\n", string(&plan.bento_tag)));
     out.push_str(&format!("{} = bentoml.ray.deployment(\n", e.variable));
     out.push_str("    BENTO_TAG,\n");
     out.push_str(&format!(
