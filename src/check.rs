@@ -127,6 +127,22 @@ pub struct CheckOutput {
     pub checked: Option<Checked>,
 }
 
+impl CheckOutput {
+    /// For commands that build: reports the [`build_blockers`] and drops
+    /// `checked` when there are any, so nothing is built.
+    pub fn stop_if_unbuildable(&mut self) {
+        let blockers = self
+            .checked
+            .as_ref()
+            .map(build_blockers)
+            .unwrap_or_default();
+        if !blockers.is_empty() {
+            self.report.diagnostics.extend(blockers);
+            self.checked = None;
+        }
+    }
+}
+
 /// Checks a spec file. `display_name` is how the file is named in output.
 pub fn check_file(path: &Path, display_name: &str) -> CheckOutput {
     let text = match crate::input::read_text(path, crate::input::SPEC_CAP) {

@@ -487,18 +487,11 @@ fn build(
     let name = display(spec_path);
     let mut out = check::check_file(spec_path, &name);
     add_plan_diagnostics(&mut out, spec_path);
+    out.stop_if_unbuildable();
     let CheckOutput {
-        report: mut diags,
-        mut checked,
+        report: diags,
+        checked,
     } = out;
-    let blockers = checked
-        .as_ref()
-        .map(check::build_blockers)
-        .unwrap_or_default();
-    if !blockers.is_empty() {
-        diags.diagnostics.extend(blockers);
-        checked = None;
-    }
     let code = exit_code(&diags, args.deny_warnings);
     render(std::slice::from_ref(&diags), format, color, args, false);
     let Some(checked) = checked else {

@@ -26,7 +26,6 @@ use crate::check::{self, Checked};
 use crate::diagnostic::{self, Diagnostic, FileDiagnostics, SourceFile};
 use crate::emit;
 use crate::plan::{self, Plan};
-use crate::spec::spanned::{self, Node};
 use client::{ClusterError, Dashboard};
 use live::ServeInstance;
 
@@ -60,14 +59,13 @@ pub fn address(flag: Option<&str>) -> String {
 }
 
 /// A checked spec, its plan, the config bentoray deploys, the files it
-/// builds, and the spanned tree for placing cluster findings.
+/// builds (its spanned tree, for placing cluster findings, is `checked.tree`).
 struct Prepared {
     checked: Checked,
     plan: Plan,
     files: Vec<emit::OutputFile>,
     config: Value,
     file: SourceFile,
-    root: Node,
     spec_dir: PathBuf,
     /// `check`'s warnings, for the JSON object (human output printed them).
     check_diags: Vec<Diagnostic>,
@@ -78,15 +76,7 @@ struct Prepared {
 fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
     let name = display(spec_path);
     let mut result = check::check_file(spec_path, &name);
-    let blockers = result
-        .checked
-        .as_ref()
-        .map(check::build_blockers)
-        .unwrap_or_default();
-    if !blockers.is_empty() {
-        result.report.diagnostics.extend(blockers);
-        result.checked = None;
-    }
+    result.stop_if_unbuildable();
     // Errors and warnings: notes are `check`'s business.
     let shown: Vec<Diagnostic> = result
         .report
@@ -106,7 +96,6 @@ fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
         Vec::new()
     };
     let checked = result.checked?;
-    let root = spanned::parse(&result.report.file.text).ok()?;
     let plan = plan::lower(&checked, &plan::spec_name(spec_path));
     let files = emit::files(&plan);
     let python = files
@@ -121,7 +110,6 @@ fn prepare(spec_path: &Path, out: Output) -> Option<Prepared> {
         files,
         config,
         file: result.report.file,
-        root,
         check_diags,
         spec_dir: spec_path.parent().unwrap_or(Path::new("")).to_path_buf(),
     })
@@ -218,13 +206,18 @@ fn findings(p: &Prepared, live: &ServeInstance, version: &str) -> (diff::Diff, V
     let d = diff::diff(&p.config, live, keeps);
     let mut diags = versions::verdicts(
         &p.file.text,
-        &p.root,
+        &p.checked.tree,
         &p.checked,
         &p.plan,
         version,
         &p.spec_dir,
     );
-    diags.extend(versions::stale_overrides(&d, &p.plan, &p.root, &p.checked));
+    diags.extend(versions::stale_overrides(
+        &d,
+        &p.plan,
+        &p.checked.tree,
+        &p.checked,
+    ));
     diags.extend(route_conflicts(p, live));
     (d, diags)
 }
@@ -235,9 +228,14 @@ fn route_conflicts(p: &Prepared, live: &ServeInstance) -> Vec<Diagnostic> {
     let app = &p.plan.serve.application;
     let at = ["application", "service"]
         .iter()
-        .find_map(|t| p.root.get(t).and_then(|n| n.get("route_prefix")))
+        .find_map(|t| p.checked.tree.get(t).and_then(|n| n.get("route_prefix")))
         .map(|n| n.span.clone())
-        .or_else(|| p.root.entry("application").map(|e| e.key_span.clone()))
+        .or_else(|| {
+            p.checked
+                .tree
+                .entry("application")
+                .map(|e| e.key_span.clone())
+        })
         .unwrap_or_else(|| p.checked.bento_span.clone());
     live.applications
         .iter()
@@ -521,7 +519,12 @@ pub fn status_command(spec_path: &Path, address: &str, wait: Option<u64>, out: O
     if !out.json {
         print!("{}", status::render(&s));
     }
-    let failures = status::failures(&p.plan, &live, &p.root, p.checked.bento_span.clone());
+    let failures = status::failures(
+        &p.plan,
+        &live,
+        &p.checked.tree,
+        p.checked.bento_span.clone(),
+    );
     let body = match serde_json::to_value(&s) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
